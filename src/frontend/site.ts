@@ -1,0 +1,55 @@
+/**
+ * Where in the user's code an operator was called. Every IR node remembers its site so
+ * that errors (at build time, in the plugin, in the CLI) point at the user's line.
+ */
+export interface CallSite {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** Our own source folder (src/ or dist/): frames inside it are never the user's. */
+const OWN_ROOT = new URL('..', import.meta.url).href;
+const OWN_ROOT_PATH = OWN_ROOT.startsWith('file:') ? decodeURI(new URL(OWN_ROOT).pathname) : OWN_ROOT;
+
+/** The first stack frame outside mugraph: the user's call. */
+export function captureCallSite(): CallSite | undefined {
+  const stack = new Error().stack ?? '';
+  for (const frame of parseStack(stack)) {
+    if (isOwnFile(frame.file)) continue;
+    if (frame.file.startsWith('node:') || frame.file.startsWith('internal/')) continue;
+    return frame;
+  }
+  return undefined;
+}
+
+export function formatSite(site: CallSite | undefined): string {
+  return site ? `${site.file}:${site.line}:${site.column}` : '<unknown location>';
+}
+
+function isOwnFile(file: string): boolean {
+  return file.startsWith(OWN_ROOT) || file.startsWith(OWN_ROOT_PATH);
+}
+
+/** Parses V8 ("at f (file:1:2)") and Firefox/Safari ("f@file:1:2") stack lines. */
+export function parseStack(stack: string): CallSite[] {
+  const sites: CallSite[] = [];
+  for (const line of stack.split('\n')) {
+    const match = /(?:\bat (?:.*?\()?|@)(.+?):(\d+):(\d+)\)?\s*$/.exec(line.trim());
+    if (!match) continue;
+    sites.push({ file: normalizeFile(match[1]!), line: Number(match[2]), column: Number(match[3]) });
+  }
+  return sites;
+}
+
+function normalizeFile(file: string): string {
+  const cleaned = file.replace(/^async /, '');
+  if (cleaned.startsWith('file://')) {
+    try {
+      return decodeURI(new URL(cleaned).pathname);
+    } catch {
+      return cleaned;
+    }
+  }
+  return cleaned;
+}

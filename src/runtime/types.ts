@@ -1,0 +1,77 @@
+/**
+ * The compiled-program description: everything the runtime loader needs to run a
+ * program, as plain JSON-serializable data. Produced by the per-operator lowering at run
+ * time today, and by the build-time compiler (custom kernels from the search) later;
+ * the loader does not care which.
+ */
+
+export type ElementType = 'f16' | 'f32';
+export type Variant = 'f16' | 'f32';
+
+export interface CompiledTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** The dtype the program declares. In the f32 variant every buffer is stored as f32. */
+  readonly dtype: ElementType;
+  /** Index into `buffers`. */
+  readonly buffer: number;
+}
+
+export interface CompiledBuffer {
+  /** Number of elements (the byte size follows from the variant's storage type). */
+  readonly elements: number;
+  /** Declared element type; stored as f32 in the f32 variant. */
+  readonly dtype: ElementType;
+}
+
+export interface CompiledKernel {
+  readonly name: string;
+  /** WGSL source per variant; `f16` is present when the program has f16 tensors. */
+  readonly wgsl: { readonly f32: string; readonly f16?: string };
+  /** Access of each binding in @group(0), in binding order. */
+  readonly bindings: readonly ('read' | 'read_write')[];
+}
+
+export interface CompiledDispatch {
+  readonly kernel: number;
+  /** Buffer index bound at each binding of the kernel. */
+  readonly buffers: readonly number[];
+  readonly workgroups: readonly [number, number, number];
+}
+
+export interface CompiledProgram {
+  readonly schema: 1;
+  readonly name: string;
+  /** Variants this description can run, best first. */
+  readonly variants: readonly Variant[];
+  readonly inputs: readonly CompiledTensor[];
+  readonly outputs: readonly CompiledTensor[];
+  readonly buffers: readonly CompiledBuffer[];
+  readonly kernels: readonly CompiledKernel[];
+  /** In submission order; all in one compute pass. */
+  readonly dispatches: readonly CompiledDispatch[];
+}
+
+/** Typed-array input: f32 tensors take Float32Array; f16 tensors Float32Array or Uint16Array (f16 bit patterns). */
+export type TensorData = Float32Array | Uint16Array;
+
+export interface LoadOptions {
+  /** Force a variant; by default f16 where the device has `shader-f16` and the program has f16 tensors, else f32. */
+  readonly variant?: Variant;
+}
+
+export interface LoadedProgram {
+  readonly name: string;
+  readonly variant: Variant;
+  readonly inputs: readonly CompiledTensor[];
+  readonly outputs: readonly CompiledTensor[];
+  /** Uploads inputs, runs, reads back every output as a Float32Array (f16 outputs decoded). */
+  run(inputs: Readonly<Record<string, TensorData>>): Promise<Record<string, Float32Array>>;
+  /**
+   * Records the program into `encoder` on caller-owned buffers, without copies. Buffers hold
+   * the variant's storage type (`storageType(variant, dtype)`), STORAGE usage.
+   */
+  encode(encoder: GPUCommandEncoder, inputs: Readonly<Record<string, GPUBuffer>>, outputs: Readonly<Record<string, GPUBuffer>>): void;
+  /** Frees the GPU buffers this program owns. Pipelines stay cached per device. */
+  destroy(): void;
+}

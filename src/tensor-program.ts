@@ -1,0 +1,34 @@
+import { buildProgram, type Program, type ProgramDefinition } from './frontend/program.js';
+import { lowerPerOperator } from './lower/per-op.js';
+import { loadCompiled } from './runtime/loader.js';
+import type { LoadedProgram, LoadOptions } from './runtime/types.js';
+
+/**
+ * What a `*.tensor.ts` module exports. Without the build plugin, `load()` lowers the
+ * program at run time (one kernel per operator); the plugin replaces the module with
+ * precompiled kernels behind the same interface.
+ */
+export interface TensorProgram {
+  readonly name: string;
+  readonly program: Program;
+  load(device: GPUDevice, options?: LoadOptions): Promise<LoadedProgram>;
+}
+
+/**
+ * Defines a tensor program. The definition runs once, now: shapes and dtypes are
+ * checked immediately and any error names the line that caused it.
+ *
+ *   export default tensorProgram('rmsnorm_linear', (g) => {
+ *     const x = g.input('x', [16, 4096], 'f16');
+ *     const w = g.input('w', [4096, 6144], 'f16');
+ *     return { y: g.matmul(g.rmsNorm(x), w) };
+ *   });
+ */
+export function tensorProgram(name: string, define: ProgramDefinition): TensorProgram {
+  const program = buildProgram(name, define);
+  return Object.freeze({
+    name,
+    program,
+    load: (device: GPUDevice, options?: LoadOptions) => loadCompiled(lowerPerOperator(program), device, options),
+  });
+}
