@@ -154,7 +154,7 @@ export class GraphBuilder {
     const d = normalizeDim(dim, rank);
     if (d === undefined) throw new ProgramError(`dim ${dim} is out of range for rank ${rank}`, 'concat', site, shapes);
     this.checkSameDtype('concat', xs, site);
-    const mismatch = xs.some((x) => x.shape.length !== rank || x.shape.some((s, i) => i !== d && s !== xs[0]!.shape[i]));
+    const mismatch = xs.some((x) => x.shape.length !== rank || x.shape.some((s: number, i: number) => i !== d && s !== xs[0]!.shape[i]));
     if (mismatch) throw new ProgramError(`all dims but dim ${d} must match`, 'concat', site, shapes);
     const shape = [...xs[0]!.shape];
     shape[d] = xs.reduce((total, x) => total + x.shape[d]!, 0);

@@ -75,8 +75,9 @@ export class Program {
   pretty(options: { sites?: boolean } = {}): string {
     const ids = new Map<Tensor, string>();
     const lines = [`program ${this.name}(${this.inputSpecs.map((s) => `${s.name}: ${s.dtype}${formatShape(s.shape)}`).join(', ')})`];
+    let counter = 0;
     for (const node of this.nodes) {
-      const id = node.op === 'input' ? String(node.attrs.name) : `%${ids.size}`;
+      const id = node.op === 'input' ? String(node.attrs.name) : `%${counter++}`;
       ids.set(node, id);
       if (node.op === 'input') continue;
       const args = node.inputs.map((x) => ids.get(x)).join(', ');
