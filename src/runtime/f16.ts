@@ -6,6 +6,11 @@
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
+/**
+ * The f16 nearest to `value` as an f32. Rounds once from f32, so a float64 argument that is
+ * not exactly an f32 can round differently from a direct f64 → f16 rounding (double
+ * rounding); every caller passes f32 data (Float32Array inputs).
+ */
 export function f32ToF16Bits(value: number): number {
   f32[0] = value;
   const x = u32[0]!;
