@@ -1,0 +1,274 @@
+/**
+ * The runtime loader: turns a CompiledProgram (per-operator lowering or precompiled by the
+ * build plugin) into a LoadedProgram on a GPUDevice. Tiny and dependency-free (imports only
+ * ./types.js and ./f16.js), and SSR-safe: nothing touches `navigator` or the GPU* globals at
+ * import time, so the usage flags are numeric constants here. Pipelines are cached per
+ * device by WGSL text; a shader that fails to compile throws with the kernel's name, the
+ * compiler's messages and the numbered source.
+ */
+import { decodeF16, encodeF16 } from './f16.js';
+import type {
+  CompiledBuffer, CompiledKernel, CompiledProgram, CompiledTensor, ElementType, LoadedProgram, LoadOptions, TensorData,
+  Variant,
+} from './types.js';
+
+// Usage, map-mode and shader-stage flag values (the WebGPU globals may not exist where this module is imported).
+const MAP_READ = 0x1;
+const COPY_SRC = 0x4;
+const COPY_DST = 0x8;
+const STORAGE = 0x80;
+const MAP_MODE_READ = 0x1;
+const COMPUTE_STAGE = 0x4;
+
+/** The element type a buffer holds in a variant: f16 only in the f16 variant. */
+export function storageType(variant: Variant, dtype: ElementType): ElementType {
+  return variant === 'f16' && dtype === 'f16' ? 'f16' : 'f32';
+}
+
+/** Byte size of a buffer in a variant, rounded up to 4 (WebGPU copies and bindings work in words). */
+export function bufferByteSize(variant: Variant, elements: number, dtype: ElementType): number {
+  const bytes = elements * (storageType(variant, dtype) === 'f16' ? 2 : 4);
+  return Math.max(4, Math.ceil(bytes / 4) * 4);
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+export async function loadCompiled(compiled: CompiledProgram, device: GPUDevice, options: LoadOptions = {}): Promise<LoadedProgram> {
+  if (compiled.schema !== 1) throw new Error(`mugraph: compiled program "${compiled.name}" has schema ${String(compiled.schema)}; this runtime reads schema 1`);
+  const variant = chooseVariant(compiled, device, options);
+  const pipelines = await Promise.all(compiled.kernels.map((k) => pipelineFor(device, k, variant, compiled.name)));
+  return new Loaded(compiled, device, variant, pipelines);
+}
+
+function chooseVariant(compiled: CompiledProgram, device: GPUDevice, options: LoadOptions): Variant {
+  const hasF16 = device.features.has('shader-f16');
+  const forced = options.variant;
+  if (forced !== undefined) {
+    if (!compiled.variants.includes(forced)) {
+      throw new Error(`mugraph: program "${compiled.name}" has no ${forced} variant (it has ${compiled.variants.join(', ')})`);
+    }
+    if (forced === 'f16' && !hasF16) {
+      throw new Error(`mugraph: program "${compiled.name}": the f16 variant needs the 'shader-f16' feature, which this device lacks (request it in requestDevice, or load the f32 variant)`);
+    }
+    return forced;
+  }
+  return compiled.variants.includes('f16') && hasF16 ? 'f16' : 'f32';
+}
+
+function pipelineFor(device: GPUDevice, kernel: CompiledKernel, variant: Variant, program: string): Promise<GPUComputePipeline> {
+  const code = kernel.wgsl[variant];
+  if (code === undefined) throw new Error(`mugraph: kernel "${kernel.name}" of "${program}" has no ${variant} WGSL`);
+  let cache = pipelineCache.get(device);
+  if (!cache) pipelineCache.set(device, (cache = new Map()));
+  // The layout follows from the bindings, so they are part of the key with the text.
+  const key = `${kernel.bindings.join(',')}\n${code}`;
+  let pipeline = cache.get(key);
+  if (!pipeline) {
+    pipeline = buildPipeline(device, kernel, code, program);
+    cache.set(key, pipeline);
+    // A failure is not cached: the caller may fix the device (features) and retry.
+    pipeline.catch(() => cache.delete(key));
+  }
+  return pipeline;
+}
+
+async function buildPipeline(device: GPUDevice, kernel: CompiledKernel, code: string, program: string): Promise<GPUComputePipeline> {
+  // The scope captures the validation error a bad shader raises (else it is reported as
+  // uncaptured); the report itself comes from the compilation messages, which have lines.
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ label: kernel.name, code });
+  const scope = device.popErrorScope();
+  const [info, scopeError] = await Promise.all([module.getCompilationInfo(), scope]);
+  if (info.messages.some((m) => m.type === 'error') || scopeError) {
+    throw new Error(compileErrorReport(kernel.name, program, info.messages, scopeError, code));
+  }
+  const layout = device.createBindGroupLayout({
+    label: kernel.name,
+    entries: kernel.bindings.map((access, binding) => ({
+      binding,
+      visibility: COMPUTE_STAGE,
+      buffer: { type: access === 'read' ? 'read-only-storage' : 'storage' },
+    })),
+  });
+  try {
+    return await device.createComputePipelineAsync({
+      label: kernel.name,
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+    });
+  } catch (error) {
+    throw new Error(`mugraph: pipeline for kernel "${kernel.name}" of "${program}" failed: ${(error as Error).message}\n${numbered(code)}`);
+  }
+}
+
+function compileErrorReport(
+  kernel: string, program: string, messages: readonly GPUCompilationMessage[], scopeError: GPUError | null, code: string,
+): string {
+  const lines = messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`);
+  if (lines.length === 0 && scopeError) lines.push(`  ${scopeError.message}`);
+  return `mugraph: WGSL of kernel "${kernel}" (program "${program}") does not compile:\n${lines.join('\n')}\n--- source ---\n${numbered(code)}`;
+}
+
+function numbered(code: string): string {
+  const lines = code.split('\n');
+  const width = String(lines.length).length;
+  return lines.map((line, i) => `${String(i + 1).padStart(width)} | ${line}`).join('\n');
+}
+
+class Loaded implements LoadedProgram {
+  readonly name: string;
+  readonly inputs: readonly CompiledTensor[];
+  readonly outputs: readonly CompiledTensor[];
+  /** Buffers owned by this program; input and output ones are created on the first run(). */
+  private readonly owned = new Map<number, GPUBuffer>();
+  /** Bind groups for run(), which always binds owned buffers. */
+  private runBindGroups: GPUBindGroup[] | undefined;
+  private readonly external: ReadonlySet<number>;
+  private destroyed = false;
+
+  constructor(
+    private readonly compiled: CompiledProgram,
+    private readonly device: GPUDevice,
+    readonly variant: Variant,
+    private readonly pipelines: readonly GPUComputePipeline[],
+  ) {
+    this.name = compiled.name;
+    this.inputs = compiled.inputs;
+    this.outputs = compiled.outputs;
+    this.external = new Set([...compiled.inputs, ...compiled.outputs].map((t) => t.buffer));
+  }
+
+  async run(inputs: Readonly<Record<string, TensorData>>): Promise<Record<string, Float32Array>> {
+    this.checkAlive();
+    checkNames('run', 'input', this.compiled.inputs, inputs);
+    const uploads = this.compiled.inputs.map((t) => this.convertInput(t, inputs[t.name]!));
+    const device = this.device;
+    // The cast only widens TS's view: writeBuffer takes views of shared buffers too.
+    uploads.forEach((data, i) => device.queue.writeBuffer(this.buffer(this.compiled.inputs[i]!.buffer), 0, data as Uint8Array<ArrayBuffer>));
+    const encoder = device.createCommandEncoder({ label: this.name });
+    this.runBindGroups ??= this.compiled.dispatches.map((d) => this.bindGroup(d.kernel, d.buffers.map((b) => this.buffer(b))));
+    this.recordPass(encoder, this.runBindGroups);
+    const staging = this.compiled.outputs.map((t) => {
+      const size = this.byteSize(t.buffer);
+      const buffer = device.createBuffer({ label: `${this.name}:${t.name}:readback`, size, usage: MAP_READ | COPY_DST });
+      encoder.copyBufferToBuffer(this.buffer(t.buffer), 0, buffer, 0, size);
+      return buffer;
+    });
+    device.queue.submit([encoder.finish()]);
+    try {
+      await Promise.all(staging.map((b) => b.mapAsync(MAP_MODE_READ)));
+      return Object.fromEntries(this.compiled.outputs.map((t, i) => [t.name, this.readOutput(t, staging[i]!)]));
+    } finally {
+      staging.forEach((b) => b.destroy());
+    }
+  }
+
+  encode(encoder: GPUCommandEncoder, inputs: Readonly<Record<string, GPUBuffer>>, outputs: Readonly<Record<string, GPUBuffer>>): void {
+    this.checkAlive();
+    checkNames('encode', 'input', this.compiled.inputs, inputs);
+    checkNames('encode', 'output', this.compiled.outputs, outputs);
+    const bound = new Map<number, GPUBuffer>();
+    const bind = (kind: string, t: CompiledTensor, buffer: GPUBuffer) => {
+      const needed = this.byteSize(t.buffer);
+      if (buffer.size < needed) {
+        throw new Error(`mugraph: ${this.name}.encode: ${kind} "${t.name}" needs ${needed} bytes (${t.shape.join('x') || 'scalar'} ${storageType(this.variant, t.dtype)}), the buffer has ${buffer.size}`);
+      }
+      bound.set(t.buffer, buffer);
+    };
+    this.compiled.inputs.forEach((t) => bind('input', t, inputs[t.name]!));
+    this.compiled.outputs.forEach((t) => bind('output', t, outputs[t.name]!));
+    const groups = this.compiled.dispatches.map((d) =>
+      this.bindGroup(d.kernel, d.buffers.map((b) => bound.get(b) ?? this.buffer(b))));
+    this.recordPass(encoder, groups);
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.owned.forEach((b) => b.destroy());
+    this.owned.clear();
+    this.runBindGroups = undefined;
+  }
+
+  private recordPass(encoder: GPUCommandEncoder, groups: readonly GPUBindGroup[]): void {
+    const pass = encoder.beginComputePass({ label: this.name });
+    this.compiled.dispatches.forEach((d, i) => {
+      pass.setPipeline(this.pipelines[d.kernel]!);
+      pass.setBindGroup(0, groups[i]!);
+      pass.dispatchWorkgroups(...d.workgroups);
+    });
+    pass.end();
+  }
+
+  private bindGroup(kernel: number, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    return this.device.createBindGroup({
+      label: this.compiled.kernels[kernel]!.name,
+      layout: this.pipelines[kernel]!.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+
+  /** The owned buffer with this index, created on first use (encode() never creates input/output ones). */
+  private buffer(index: number): GPUBuffer {
+    let buffer = this.owned.get(index);
+    if (!buffer) {
+      const usage = STORAGE | (this.external.has(index) ? COPY_SRC | COPY_DST : 0);
+      buffer = this.device.createBuffer({ label: `${this.name}:buffer${index}`, size: this.byteSize(index), usage });
+      this.owned.set(index, buffer);
+    }
+    return buffer;
+  }
+
+  private byteSize(index: number): number {
+    const b: CompiledBuffer = this.compiled.buffers[index]!;
+    return bufferByteSize(this.variant, b.elements, b.dtype);
+  }
+
+  /** The bytes to upload for input `t`, in its storage type, padded to a multiple of 4 bytes. */
+  private convertInput(t: CompiledTensor, data: TensorData): Uint8Array {
+    const elements = t.shape.reduce((p, d) => p * d, 1);
+    if (!(data instanceof Float32Array) && !(data instanceof Uint16Array)) {
+      throw new Error(`mugraph: ${this.name}.run: input "${t.name}" must be a Float32Array${t.dtype === 'f16' ? ' or a Uint16Array of f16 bits' : ''}`);
+    }
+    if (data instanceof Uint16Array && t.dtype !== 'f16') {
+      throw new Error(`mugraph: ${this.name}.run: input "${t.name}" is f32; pass a Float32Array, not a Uint16Array`);
+    }
+    if (data.length !== elements) {
+      throw new Error(`mugraph: ${this.name}.run: input "${t.name}" needs ${elements} elements (shape [${t.shape.join(', ')}]), got ${data.length}`);
+    }
+    const stored = storageType(this.variant, t.dtype) === 'f16'
+      ? data instanceof Uint16Array ? data : encodeF16(data)
+      : data instanceof Uint16Array ? decodeF16(data) : data;
+    const size = bufferByteSize(this.variant, elements, t.dtype);
+    if (stored.byteLength === size) return new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
+    const padded = new Uint8Array(size);
+    padded.set(new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength));
+    return padded;
+  }
+
+  private readOutput(t: CompiledTensor, staging: GPUBuffer): Float32Array {
+    const elements = t.shape.reduce((p, d) => p * d, 1);
+    const bytes = staging.getMappedRange();
+    return storageType(this.variant, t.dtype) === 'f16'
+      ? decodeF16(new Uint16Array(bytes, 0, elements))
+      : new Float32Array(bytes, 0, elements).slice();
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new Error(`mugraph: program "${this.name}" was destroyed`);
+  }
+}
+
+/** Every declared name present, no unknown name. */
+function checkNames(method: string, kind: string, declared: readonly CompiledTensor[], given: Readonly<Record<string, unknown>>): void {
+  const names = declared.map((t) => t.name);
+  const missing = names.filter((n) => given[n] === undefined);
+  const unknown = Object.keys(given).filter((n) => !names.includes(n));
+  if (missing.length > 0 || unknown.length > 0) {
+    const parts = [
+      ...(missing.length > 0 ? [`missing ${missing.map((n) => `"${n}"`).join(', ')}`] : []),
+      ...(unknown.length > 0 ? [`unknown ${unknown.map((n) => `"${n}"`).join(', ')}`] : []),
+    ];
+    throw new Error(`mugraph: ${method}: ${kind}s ${parts.join('; ')} (expected ${kind}s: ${names.join(', ')})`);
+  }
+}
