@@ -139,3 +139,13 @@ describe('the runtime module', () => {
     expect(source).not.toMatch(/\b(navigator|GPUBufferUsage|GPUMapMode|GPUShaderStage)\./);
   });
 });
+
+describe('device limits', () => {
+  it('refuses a program whose buffers exceed the device binding size, naming the tensor', async () => {
+    // 2^26 f32 elements = 256 MiB: over the 128 MiB default binding limit. Never allocated.
+    const big = buildProgram('big', (g) => ({ y: g.relu(g.input('x', [4, 4096, 4096])) }));
+    const limit = gpu().device.limits.maxStorageBufferBindingSize;
+    expect(limit).toBeLessThan(2 ** 28);
+    await expect(loadCompiled(lowerPerOperator(big), gpu().device)).rejects.toThrow(/needs a 268435456-byte buffer for "x"/);
+  });
+});

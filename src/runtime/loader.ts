@@ -36,6 +36,7 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipel
 export async function loadCompiled(compiled: CompiledProgram, device: GPUDevice, options: LoadOptions = {}): Promise<LoadedProgram> {
   if (compiled.schema !== 1) throw new Error(`mugraph: compiled program "${compiled.name}" has schema ${String(compiled.schema)}; this runtime reads schema 1`);
   const variant = chooseVariant(compiled, device, options);
+  checkLimits(compiled, variant, device);
   const pipelines = await Promise.all(compiled.kernels.map((k) => pipelineFor(device, k, variant, compiled.name)));
   return new Loaded(compiled, device, variant, pipelines);
 }
@@ -53,6 +54,24 @@ function chooseVariant(compiled: CompiledProgram, device: GPUDevice, options: Lo
     return forced;
   }
   return compiled.variants.includes('f16') && hasF16 ? 'f16' : 'f32';
+}
+
+/** Fails before any allocation when a buffer or a dispatch exceeds what this device allows. */
+function checkLimits(compiled: CompiledProgram, variant: Variant, device: GPUDevice): void {
+  const { maxStorageBufferBindingSize, maxBufferSize, maxComputeWorkgroupsPerDimension } = device.limits;
+  const maxBytes = Math.min(maxStorageBufferBindingSize, maxBufferSize);
+  compiled.buffers.forEach((b, i) => {
+    const bytes = bufferByteSize(variant, b.elements, b.dtype);
+    if (bytes > maxBytes) {
+      const tensor = [...compiled.inputs, ...compiled.outputs].find((t) => t.buffer === i);
+      throw new Error(`mugraph: program "${compiled.name}" (${variant}) needs a ${bytes}-byte buffer${tensor ? ` for "${tensor.name}"` : ''}; this device binds at most ${maxBytes} bytes (maxStorageBufferBindingSize/maxBufferSize)`);
+    }
+  });
+  for (const d of compiled.dispatches) {
+    if (d.workgroups.some((n) => n > maxComputeWorkgroupsPerDimension)) {
+      throw new Error(`mugraph: program "${compiled.name}": kernel "${compiled.kernels[d.kernel]?.name}" dispatches ${d.workgroups.join('x')} workgroups; this device allows ${maxComputeWorkgroupsPerDimension} per dimension`);
+    }
+  }
 }
 
 function pipelineFor(device: GPUDevice, kernel: CompiledKernel, variant: Variant, program: string): Promise<GPUComputePipeline> {
