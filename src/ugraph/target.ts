@@ -1,0 +1,62 @@
+/**
+ * Target profile: the device limits a μGraph is validated against and the search draws
+ * its candidate grids and tiles from. `webgpuDefaults` are WebGPU's guaranteed minimums,
+ * so a μGraph valid for it runs on every adapter; `profileFromLimits` reads an adapter's
+ * (or device's) actual limits when compiling for a known machine.
+ */
+
+export interface TargetProfile {
+  readonly name: string;
+  /** maxComputeWorkgroupStorageSize: bytes of var<workgroup> memory per workgroup. */
+  readonly maxWorkgroupStorageBytes: number;
+  /** maxComputeInvocationsPerWorkgroup. */
+  readonly maxInvocationsPerWorkgroup: number;
+  /** maxComputeWorkgroupSizeX (custom kernels use 1-D workgroups). */
+  readonly maxWorkgroupSizeX: number;
+  /** maxComputeWorkgroupsPerDimension: the largest grid size on any axis. */
+  readonly maxWorkgroupsPerDimension: number;
+  /** maxStorageBufferBindingSize, in bytes: the largest storage tensor. */
+  readonly maxStorageBufferBindingSize: number;
+  /** maxStorageBuffersPerShaderStage: a kernel binds one buffer per input and output. */
+  readonly maxStorageBuffersPerShaderStage: number;
+  /** Adapter features that matter to codegen (e.g. 'shader-f16'), sorted. */
+  readonly features: readonly string[];
+}
+
+export const webgpuDefaults: TargetProfile = Object.freeze({
+  name: 'webgpu-defaults',
+  maxWorkgroupStorageBytes: 16384,
+  maxInvocationsPerWorkgroup: 256,
+  maxWorkgroupSizeX: 256,
+  maxWorkgroupsPerDimension: 65535,
+  maxStorageBufferBindingSize: 128 * 1024 * 1024,
+  maxStorageBuffersPerShaderStage: 8,
+  features: Object.freeze([]),
+});
+
+/** The subset of GPUSupportedLimits a profile reads; missing fields take WebGPU's defaults. */
+export type LimitsLike = Partial<
+  Pick<
+    GPUSupportedLimits,
+    | 'maxComputeWorkgroupStorageSize'
+    | 'maxComputeInvocationsPerWorkgroup'
+    | 'maxComputeWorkgroupSizeX'
+    | 'maxComputeWorkgroupsPerDimension'
+    | 'maxStorageBufferBindingSize'
+    | 'maxStorageBuffersPerShaderStage'
+  >
+>;
+
+export function profileFromLimits(limits: LimitsLike, features: Iterable<string> = [], name = 'adapter'): TargetProfile {
+  const d = webgpuDefaults;
+  return Object.freeze({
+    name,
+    maxWorkgroupStorageBytes: limits.maxComputeWorkgroupStorageSize ?? d.maxWorkgroupStorageBytes,
+    maxInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup ?? d.maxInvocationsPerWorkgroup,
+    maxWorkgroupSizeX: limits.maxComputeWorkgroupSizeX ?? d.maxWorkgroupSizeX,
+    maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension ?? d.maxWorkgroupsPerDimension,
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize ?? d.maxStorageBufferBindingSize,
+    maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage ?? d.maxStorageBuffersPerShaderStage,
+    features: Object.freeze([...new Set(features)].sort()),
+  });
+}
