@@ -1,0 +1,80 @@
+/**
+ * The `mugraph` command line: argument parsing only (cac). Each command's logic lives in
+ * its own module (check.ts) so that tests and the build plugin can call it directly.
+ * `runCli` returns the exit code; bin/mugraph.js exits with it.
+ */
+import { readFileSync } from 'node:fs';
+import { cac } from 'cac';
+import type { Variant } from '../runtime/types.js';
+import { checkFiles } from './check.js';
+
+const VARIANTS: readonly Variant[] = ['f16', 'f32'];
+
+/** An invalid command line: printed with a pointer to --help, exit code 2. */
+class UsageError extends Error {}
+
+export async function runCli(argv: readonly string[], log: (line: string) => void = console.log): Promise<number> {
+  const cli = cac('mugraph');
+  let exitCode = 0;
+
+  cli
+    .command('check <...files>', 'Run each exported tensor program on the local WebGPU adapter and compare it with the float64 reference')
+    .option('--seed <seed>', 'Seed of the random inputs', { default: 1 })
+    .option('--variant <variant>', 'Only this variant: f16 or f32 (repeatable; default: every variant the adapter supports)')
+    .option('--tolerance <tolerance>', 'Pass threshold on the relative L2 error, for every variant (default: 1e-2 for f16, 1e-4 for f32)')
+    .example('mugraph check src/model/*.tensor.ts')
+    .action(async (files: string[], flags: Record<string, unknown>) => {
+      const report = await checkFiles(files, {
+        seed: parseSeed(flags.seed),
+        variants: parseVariants(flags.variant),
+        tolerance: parseTolerance(flags.tolerance),
+        log,
+      });
+      exitCode = report.exitCode;
+    });
+
+  cli.help();
+  cli.version(packageVersion());
+
+  try {
+    const parsed = cli.parse(['node', 'mugraph', ...argv.slice(2)], { run: false });
+    if (parsed.options.help || parsed.options.version) return 0;
+    if (!cli.matchedCommand) {
+      const command = parsed.args[0];
+      throw new UsageError(command === undefined ? 'missing command' : `unknown command "${command}"`);
+    }
+    await cli.runMatchedCommand();
+    return exitCode;
+  } catch (error) {
+    if (!(error instanceof UsageError) && (error as Error | undefined)?.name !== 'CACError') throw error;
+    console.error(`mugraph: ${(error as Error).message}\nRun \`mugraph --help\` for usage.`);
+    return 2;
+  }
+}
+
+function parseSeed(value: unknown): number {
+  const seed = Number(value);
+  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got ${String(value)}`);
+  return seed;
+}
+
+function parseVariants(value: unknown): Variant[] | undefined {
+  if (value === undefined) return undefined;
+  const list = (Array.isArray(value) ? value : [value]).map(String);
+  const bad = list.find((v) => !VARIANTS.includes(v as Variant));
+  if (bad !== undefined) throw new UsageError(`--variant must be f16 or f32, got ${bad}`);
+  return list as Variant[];
+}
+
+function parseTolerance(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const tolerance = Number(value);
+  if (!Number.isFinite(tolerance) || tolerance < 0) throw new UsageError(`--tolerance must be a number >= 0, got ${String(value)}`);
+  return tolerance;
+}
+
+/** The package version, from package.json two levels up from src/cli or dist/cli. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
