@@ -8,9 +8,15 @@ export interface CallSite {
   readonly column: number;
 }
 
-/** Our own source folder (src/ or dist/): frames inside it are never the user's. */
-const OWN_ROOT = new URL('..', import.meta.url).href;
-const OWN_ROOT_PATH = OWN_ROOT.startsWith('file:') ? decodeURI(new URL(OWN_ROOT).pathname) : OWN_ROOT;
+/**
+ * Our own code: src/ and dist/ of this package. Both count even when we run from one of
+ * them, because with source maps enabled Node reports dist frames at their src/ origin.
+ */
+const PACKAGE_ROOT = new URL('../..', import.meta.url).href;
+const OWN_ROOTS = ['src/', 'dist/'].flatMap((folder) => {
+  const url = new URL(folder, PACKAGE_ROOT).href;
+  return url.startsWith('file:') ? [url, decodeURI(new URL(url).pathname)] : [url];
+});
 
 /** The first stack frame outside mugraph: the user's call. */
 export function captureCallSite(): CallSite | undefined {
@@ -28,7 +34,7 @@ export function formatSite(site: CallSite | undefined): string {
 }
 
 function isOwnFile(file: string): boolean {
-  return file.startsWith(OWN_ROOT) || file.startsWith(OWN_ROOT_PATH);
+  return OWN_ROOTS.some((root) => file.startsWith(root));
 }
 
 /** Parses V8 ("at f (file:1:2)") and Firefox/Safari ("f@file:1:2") stack lines. */

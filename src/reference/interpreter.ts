@@ -185,11 +185,13 @@ function matmul(a: Value, b: Value, outShape: Shape): Float64Array {
   forEachIndex(outShape.slice(0, -2), (batchIndex, batch) => {
     const aBase = broadcastOffset(batchIndex, aBatch, aBatchStrides) * m * k;
     const bBase = broadcastOffset(batchIndex, bBatch, bBatchStrides) * k * n;
+    // i-p-j order walks rows of b (cache-friendly); each output still sums p = 0..k-1 in order.
     for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let acc = 0;
-        for (let p = 0; p < k; p++) acc += a.data[aBase + i * k + p]! * b.data[bBase + p * n + j]!;
-        out[batch * m * n + i * n + j] = acc;
+      const outRow = batch * m * n + i * n;
+      for (let p = 0; p < k; p++) {
+        const aip = a.data[aBase + i * k + p]!;
+        const bRow = bBase + p * n;
+        for (let j = 0; j < n; j++) out[outRow + j]! += aip * b.data[bRow + j]!;
       }
     }
   });
