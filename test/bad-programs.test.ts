@@ -66,6 +66,10 @@ describe('errors that are not ProgramErrors', () => {
     return file;
   };
 
+  it('a missing file is named as missing', async () => {
+    await expect(loadTensorModule(join(dir, 'absent.tensor.ts'))).rejects.toThrow(`${join(dir, 'absent.tensor.ts')}: no such file`);
+  });
+
   it('a syntax error names the file and line', async () => {
     const file = writeModule('syntax.tensor.ts', ["import { tensorProgram } from 'mugraph';", '', 'export const = 3;']);
     await expect(loadTensorModule(file)).rejects.toThrow(`${file}:3:`);

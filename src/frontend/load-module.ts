@@ -6,6 +6,7 @@
  * `.mjs`, imported and deleted. Errors are reported at the user's file and line: a
  * ProgramError raised inside the bundle is mapped back through the bundle's source map.
  */
+import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,6 +52,7 @@ export interface LoadedProgramExport {
 
 export async function loadTensorModule(file: string): Promise<LoadedTensorModule> {
   const entry = resolve(file);
+  if (!existsSync(entry)) throw new Error(`${entry}: no such file`);
   const bundleFile = join(tmpdir(), `mugraph-${basename(entry).replace(/[^\w.-]/g, '_')}-${randomUUID()}.mjs`);
   const { code, map, dependencies } = await bundle(entry, bundleFile);
   let exports: Record<string, unknown>;
