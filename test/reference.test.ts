@@ -333,7 +333,7 @@ describe('f16 conversion', () => {
 describe('compareToReference', () => {
   it('passes identical results with zero error', () => {
     const c = compareToReference([1, -2, 3], new Float64Array([1, -2, 3]), 'f32');
-    expect(c).toEqual({ maxAbsError: 0, maxRelError: 0, relL2Error: 0, tolerance: 1e-4, nanMismatch: 0, pass: true });
+    expect(c).toEqual({ maxAbsError: 0, maxRelError: 0, relL2Error: 0, tolerance: 1e-4, nanMismatch: 0, f16Overflow: 0, pass: true });
   });
 
   it('reports the errors of a hand-computed case', () => {
@@ -370,6 +370,9 @@ describe('compareToReference', () => {
     expect(compareToReference([0, 1], [NaN, 1], 'f16')).toMatchObject({ nanMismatch: 1, pass: false });
     expect(compareToReference([-Infinity, Infinity], [Infinity, Infinity], 'f16')).toMatchObject({ nanMismatch: 1, pass: false });
     expect(compareToReference([NaN, 1], [Infinity, 1], 'f16')).toMatchObject({ nanMismatch: 1, pass: false });
+    // An f16 result that overflowed where the true value is beyond ±65504 is counted as such.
+    expect(compareToReference([Infinity, 1, Infinity], [70000, 1, 60000], 'f16')).toMatchObject({ nanMismatch: 2, f16Overflow: 1, pass: false });
+    expect(compareToReference([Infinity, 1], [70000, 1], 'f32')).toMatchObject({ nanMismatch: 1, f16Overflow: 0 });
   });
 
   it('fails on different lengths', () => {

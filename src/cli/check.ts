@@ -198,7 +198,8 @@ function withTolerance(comparison: Comparison, tolerance: number | undefined): C
 
 function tableRow(check: VariantCheck): string[] {
   const { comparison: c } = check;
-  const result = c.pass ? 'PASS' : c.nanMismatch > 0 ? `FAIL (${c.nanMismatch} non-finite mismatches)` : 'FAIL';
+  const overflow = c.f16Overflow > 0 ? `, ${c.f16Overflow} beyond the f16 range ±65504` : '';
+  const result = c.pass ? 'PASS' : c.nanMismatch > 0 ? `FAIL (${c.nanMismatch} non-finite mismatches${overflow})` : 'FAIL';
   return [
     check.output, check.variant, c.maxAbsError.toExponential(2), c.relL2Error.toExponential(2), c.tolerance.toExponential(0),
     result, `${check.gpuSeconds.toFixed(2)} s`,

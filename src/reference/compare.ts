@@ -35,8 +35,13 @@ export interface Comparison {
   readonly tolerance: number;
   /** Positions where actual and expected are not the same non-finite value while one of them is non-finite. */
   readonly nanMismatch: number;
+  /** Of those, f16-variant positions where the true value exceeds the f16 range (|e| > 65504): overflow, not a bug. */
+  readonly f16Overflow: number;
   readonly pass: boolean;
 }
+
+/** The largest finite f16. */
+const F16_MAX = 65504;
 
 export const TOLERANCE: Record<Variant, number> = { f32: 1e-4, f16: 1e-2 };
 
@@ -52,7 +57,7 @@ const RELATIVE_FLOOR = 1e-6;
 export function compareToReference(actual: ArrayLike<number>, expected: ArrayLike<number>, variant: Variant): Comparison {
   const tolerance = TOLERANCE[variant];
   if (actual.length !== expected.length) {
-    return { maxAbsError: Infinity, maxRelError: Infinity, relL2Error: Infinity, tolerance, nanMismatch: 0, pass: false };
+    return { maxAbsError: Infinity, maxRelError: Infinity, relL2Error: Infinity, tolerance, nanMismatch: 0, f16Overflow: 0, pass: false };
   }
   let scale = 0;
   for (let i = 0; i < expected.length; i++) {
@@ -61,6 +66,7 @@ export function compareToReference(actual: ArrayLike<number>, expected: ArrayLik
   }
   const relativeFloor = Math.max(RELATIVE_FLOOR * scale, Number.MIN_VALUE);
   let nanMismatch = 0;
+  let f16Overflow = 0;
   let maxAbsError = 0;
   let maxRelError = 0;
   let errorSquares = 0;
@@ -70,6 +76,7 @@ export function compareToReference(actual: ArrayLike<number>, expected: ArrayLik
     const e = expected[i]!;
     if (!Number.isFinite(a) || !Number.isFinite(e)) {
       if (!Object.is(a, e)) nanMismatch++;
+      if (variant === 'f16' && Number.isFinite(e) && Math.abs(e) > F16_MAX) f16Overflow++;
       continue;
     }
     const error = Math.abs(a - e);
@@ -80,7 +87,7 @@ export function compareToReference(actual: ArrayLike<number>, expected: ArrayLik
   }
   const relL2Error = Math.sqrt(errorSquares) / Math.max(Math.sqrt(expectedSquares), TINY_NORM);
   const pass = nanMismatch === 0 && relL2Error <= tolerance;
-  return { maxAbsError, maxRelError, relL2Error, tolerance, nanMismatch, pass };
+  return { maxAbsError, maxRelError, relL2Error, tolerance, nanMismatch, f16Overflow, pass };
 }
 
 /**
