@@ -10,6 +10,7 @@
 import type { Program } from '../frontend/program.js';
 import type { OpAttrs, Tensor, UnaryOp } from '../frontend/tensor.js';
 import { formatShape, numel, type Shape, stridesOf } from '../ir/shape.js';
+import { broadcastOffset, forEachIndex } from '../ir/indexing.js';
 
 /** A computed tensor: its shape and row-major elements. */
 interface Value {
@@ -124,31 +125,7 @@ const BINARY: Record<OpAttrs['binary']['fn'], (a: number, b: number) => number> 
 
 // ---- Index arithmetic shared by the operators ----
 
-/** Calls `visit(index, flat)` for every multi-index of `shape`, in row-major order (`index` is reused). */
-function forEachIndex(shape: Shape, visit: (index: readonly number[], flat: number) => void): void {
-  const index = new Array<number>(shape.length).fill(0);
-  const total = numel(shape);
-  for (let flat = 0; flat < total; flat++) {
-    visit(index, flat);
-    for (let d = shape.length - 1; d >= 0; d--) {
-      index[d]!++;
-      if (index[d]! < shape[d]!) break;
-      index[d] = 0;
-    }
-  }
-}
 
-/**
- * Flat offset, in a row-major tensor of `shape`, of the element that numpy broadcasting
- * maps to `index` (an index of the broadcast result, whose rank may be larger): shapes
- * align from the right and size-1 dimensions always read element 0.
- */
-function broadcastOffset(index: readonly number[], shape: Shape, strides: readonly number[]): number {
-  const lead = index.length - shape.length;
-  let offset = 0;
-  for (let d = 0; d < shape.length; d++) if (shape[d] !== 1) offset += index[lead + d]! * strides[d]!;
-  return offset;
-}
 
 /** out[i] = f(a[i], b[i]) over `outShape`, each operand broadcast to it. */
 function broadcastCombine(outShape: Shape, a: Value, b: Value, f: (a: number, b: number) => number): Float64Array {

@@ -4,6 +4,7 @@
  * Written for clarity on small shapes, not speed.
  */
 import { numel, type Shape, stridesOf } from '../ir/shape.js';
+import { broadcastOffset, forEachIndex } from '../ir/indexing.js';
 import type { NumberDomain } from './domain.js';
 
 export interface TensorValue<T> {
@@ -11,27 +12,7 @@ export interface TensorValue<T> {
   readonly data: T[];
 }
 
-/** Calls `visit(index, flat)` for every multi-index of `shape` in row-major order (`index` is reused). */
-export function forEachIndex(shape: Shape, visit: (index: readonly number[], flat: number) => void): void {
-  const index = new Array<number>(shape.length).fill(0);
-  const total = numel(shape);
-  for (let flat = 0; flat < total; flat++) {
-    visit(index, flat);
-    for (let d = shape.length - 1; d >= 0; d--) {
-      index[d]!++;
-      if (index[d]! < shape[d]!) break;
-      index[d] = 0;
-    }
-  }
-}
 
-/** Flat offset in a tensor of `shape` of the element numpy broadcasting maps to `index` (of a possibly higher rank). */
-function broadcastOffset(index: readonly number[], shape: Shape, strides: readonly number[]): number {
-  const lead = index.length - shape.length;
-  let offset = 0;
-  for (let d = 0; d < shape.length; d++) if (shape[d] !== 1) offset += index[lead + d]! * strides[d]!;
-  return offset;
-}
 
 export function mapTensor<T>(x: TensorValue<T>, f: (v: T) => T): TensorValue<T> {
   return { shape: x.shape, data: x.data.map(f) };
