@@ -5,7 +5,7 @@
  * made (through BlockGraphAssembler), so errors point at the offending line.
  */
 import type { DType } from '../ir/dtype.js';
-import type { Shape } from '../ir/shape.js';
+import { normalizeDim, type Shape } from '../ir/shape.js';
 import { BlockGraphAssembler, type BlockGraphSpec } from './block-graph.js';
 import type { AccumKind, Phase } from './block-ops.js';
 import { CommonOpsBuilder, type RawOp } from './builder-ops.js';
@@ -68,6 +68,12 @@ export class BlockGraphBuilder extends CommonOpsBuilder<BlockTensorRef> {
 
   constant(value: number): BlockTensorRef {
     return this.ref(this.assembler.addOp({ op: 'constant', value, inputs: [] }));
+  }
+
+  /** Joins tiles of one phase along `dim` (negative counts from the end). */
+  concat(xs: readonly BlockTensorRef[], dim: number): BlockTensorRef {
+    const rank = xs[0]?.shape.length ?? 0;
+    return this.append({ op: 'concat', dim: normalizeDim(dim, rank) ?? dim, inputs: xs.map((x) => x.id) }, xs);
   }
 
   /** Σ over loop iterations (optionally rescaled for online softmax). */

@@ -11,7 +11,7 @@ import type { AccumSpec, BlockOpSpec } from './block-ops.js';
 import type { NumberDomain } from './domain.js';
 import { evaluateCommonOp } from './eval-common.js';
 import { axisOfDim, type Grid } from './grid.js';
-import { broadcastCombine, readBlock, reduceAlong, type TensorValue, writeBlock } from './tensor-math.js';
+import { broadcastCombine, concat, readBlock, reduceAlong, type TensorValue, writeBlock } from './tensor-math.js';
 
 /** Computes every output of `block` from the storage tensors its iterators read. */
 export function runBlockGraph<T>(d: NumberDomain<T>, block: BlockGraph, inputs: readonly TensorValue<T>[]): TensorValue<T>[] {
@@ -58,6 +58,7 @@ export function runBlockGraph<T>(d: NumberDomain<T>, block: BlockGraph, inputs: 
 function evaluateBlockOp<T>(d: NumberDomain<T>, op: BlockOpSpec, values: readonly (TensorValue<T> | undefined)[], shape: readonly number[]): TensorValue<T> {
   if (op.op === 'constant') return { shape, data: [d.fromConstant(op.value)] };
   if (op.op === 'accum') throw new Error('accumulators are folded by accumulate(), not evaluated');
+  if (op.op === 'concat') return concat(op.inputs.map((id) => values[id]!), op.dim, shape);
   return evaluateCommonOp(d, op, op.inputs.map((id) => values[id]!), shape);
 }
 

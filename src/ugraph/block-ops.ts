@@ -26,7 +26,7 @@
  * merge split-KV partial results in a combine kernel (there m_i is a split's saved max).
  * Requirements: m's shape broadcasts to x's shape and to A's shape; m is 'pre'.
  */
-import type { Shape } from '../ir/shape.js';
+import { formatShape, type Shape } from '../ir/shape.js';
 import { expectFinite, expectInteger, expectOneOf, expectOperands, expectRecord, fail } from './check.js';
 import { type CommonOpSpec, commonOpParts, describeParts, isCommonOp, type OpParts, parseCommonOp } from './common-ops.js';
 import { broadcastsTo, reduceShape } from './shape-rules.js';
@@ -45,7 +45,12 @@ export type AccumSpec = {
   readonly inputs: readonly number[];
   readonly rescaleBy?: number;
 };
-export type BlockOpSpec = CommonOpSpec | BlockConstantSpec | AccumSpec;
+/**
+ * Joins tiles of one phase along `dim` (all other dims equal). LoRA's (X‖XA)·(W‖B) uses it
+ * to fuse two matmuls that share an output into one with a longer inner dimension.
+ */
+export type BlockConcatSpec = { readonly op: 'concat'; readonly dim: number; readonly inputs: readonly number[] };
+export type BlockOpSpec = CommonOpSpec | BlockConstantSpec | BlockConcatSpec | AccumSpec;
 
 /** What the graph knows about each block tensor. `op` is undefined for input-iterator tiles. */
 export interface BlockTensorInfo {
@@ -67,6 +72,7 @@ export function describePhase(phase: Phase): string {
 export function blockOpParts(spec: BlockOpSpec): OpParts {
   if (spec.op === 'constant') return { name: 'constant', attrs: [String(spec.value)] };
   if (spec.op === 'accum') return { name: `accum ${spec.kind}`, attrs: spec.rescaleBy === undefined ? [] : [`rescaleBy=t${spec.rescaleBy}`] };
+  if (spec.op === 'concat') return { name: 'concat', attrs: [`dim=${spec.dim}`] };
   return commonOpParts(spec);
 }
 
@@ -88,7 +94,8 @@ export function parseBlockOp(raw: unknown, tensors: readonly BlockTensorInfo[], 
     return { spec: Object.freeze(spec), info: freezeInfo([], 'const', spec) };
   }
   if (op === 'accum') return parseAccum(raw, tensors, where);
-  return fail(where, `unknown block operator ${JSON.stringify(op)} (expected ${['matmul', 'unary', 'binary', 'scale', 'reduce', 'constant', 'accum'].join(', ')})`);
+  if (op === 'concat') return parseConcat(raw, tensors, where);
+  return fail(where, `unknown block operator ${JSON.stringify(op)} (expected ${['matmul', 'unary', 'binary', 'scale', 'reduce', 'constant', 'concat', 'accum'].join(', ')})`);
 }
 
 /** The phase of an op's result: its inputs' phase; mixing 'pre' and 'post' is the phase violation. */
@@ -100,6 +107,22 @@ function combinedPhase(spec: BlockOpSpec, tensors: readonly BlockTensorInfo[], w
     fail(where, `phase violation: input ${pre} (t${spec.inputs[pre]}) is ${describePhase('pre')} but input ${post} (t${spec.inputs[post]}) is ${describePhase('post')}; both inputs of an operator must be in the same phase`);
   }
   return pre >= 0 ? 'pre' : post >= 0 ? 'post' : 'const';
+}
+
+function parseConcat(raw: unknown, tensors: readonly BlockTensorInfo[], where: string): { spec: BlockOpSpec; info: BlockTensorInfo } {
+  const r = expectRecord(raw, where, ['op', 'dim', 'inputs']);
+  const inputs = expectOperands(r.inputs, 'any', tensors.length, where);
+  if (inputs.length < 2) fail(where, 'concat needs at least two tiles');
+  const shapes = inputs.map((id) => tensors[id]!.shape);
+  const first = shapes[0]!;
+  if (first.length === 0) fail(where, 'cannot concatenate rank-0 tiles');
+  const dim = expectInteger(r.dim, where, 'dim', 0, first.length - 1);
+  if (shapes.some((s) => s.length !== first.length || s.some((d, i) => i !== dim && d !== first[i]))) {
+    fail(where, `all dims but ${dim} must match: ${shapes.map(formatShape).join(', ')}`);
+  }
+  const shape = first.map((d, i) => (i === dim ? shapes.reduce((total, s) => total + s[dim]!, 0) : d));
+  const spec: BlockConcatSpec = Object.freeze({ op: 'concat', dim, inputs });
+  return { spec, info: freezeInfo(shape, combinedPhase(spec, tensors, where), spec) };
 }
 
 function parseAccum(raw: unknown, tensors: readonly BlockTensorInfo[], where: string): { spec: BlockOpSpec; info: BlockTensorInfo } {

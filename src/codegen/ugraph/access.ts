@@ -1,0 +1,120 @@
+/**
+ * WGSL expressions for block tensors: the f32 value of tensor `id` at an index of an
+ * iteration shape it broadcasts to (numpy rules), whatever its storage: a literal for
+ * constants, the operator's expression for inline tensors (recursively), a load from
+ * the storage buffer for direct iterator tiles, a `wg[...]` read for workgroup slots.
+ * An index is a flat element number of the iteration shape (strided index with merged
+ * dims: cheap for elementwise loops) or explicit per-dim coordinates (matmul, reduce).
+ */
+import type { Shape } from '../../ir/shape.js';
+import type { Variant } from '../../runtime/types.js';
+import type { BlockOpSpec } from '../../ugraph/block-ops.js';
+import { type Binding, f32, load, stridedIndex, u32 } from '../wgsl/common.js';
+import { expression } from '../wgsl/elementwise.js';
+import type { KernelPlan } from './plan.js';
+
+export type Index =
+  | { readonly flat: string }
+  /** One u32 expression per dim of the iteration shape. */
+  | { readonly coords: readonly string[] };
+
+export interface TensorAccess {
+  /** The f32 value of `id` broadcast to `shape`, at `index`. */
+  value(id: number, shape: Shape, index: Index): string;
+  /** The `wg[...]` reference of workgroup tensor `id` at `index` of its own shape (or one it broadcasts to). */
+  slot(id: number, shape: Shape, index: Index): string;
+}
+
+/** Per iterator: its storage binding and the name of the u32 `let` holding its tile's first element. */
+export interface IteratorSource {
+  readonly binding: Binding;
+  readonly base: string;
+  /** Row-major strides of the storage tensor. */
+  readonly strides: readonly number[];
+}
+
+export function tensorAccess(plan: KernelPlan, variant: Variant, iterators: readonly IteratorSource[]): TensorAccess {
+  const { block } = plan;
+  const shapeOf = (id: number) => block.tensors[id]!.shape;
+  const slot = (id: number, shape: Shape, index: Index): string => {
+    const storage = plan.storage[id]!;
+    if (storage.kind !== 'workgroup') throw new Error(`internal: t${id} has no workgroup slot (${storage.kind})`);
+    return `wg[${offset(storage.base, shape, broadcastStrides(shape, shapeOf(id), storage.strides), index)}]`;
+  };
+  const value = (id: number, shape: Shape, index: Index): string => {
+    const storage = plan.storage[id]!;
+    switch (storage.kind) {
+      case 'workgroup':
+        return slot(id, shape, index);
+      case 'direct': {
+        const it = iterators[id]!;
+        const at = offset(0, shape, broadcastStrides(shape, shapeOf(id), it.strides), index);
+        return load(variant, it.binding, at === '0u' ? it.base : `${it.base} + ${at}`);
+      }
+      case 'registers':
+        throw new Error(`internal: t${id} lives in registers and is read only by its accumulator`);
+      case 'inline':
+        return opExpression(block.tensors[id]!.op!, (x) => value(x, shape, index), id);
+    }
+  };
+  return { value, slot };
+}
+
+/** The f32 expression of elementwise (or constant) op `op` of tensor `id`, given its operands' expressions. */
+export function opExpression(op: BlockOpSpec, operand: (id: number) => string, id: number): string {
+  switch (op.op) {
+    case 'constant':
+      return f32(op.value);
+    case 'unary':
+      return `(${expression({ kind: 'unary', fn: op.fn }, [operand(op.inputs[0]!)])})`;
+    case 'binary':
+      return `(${expression({ kind: 'binary', fn: op.fn }, op.inputs.map(operand))})`;
+    case 'scale':
+      return `(${expression({ kind: 'scale', c: op.c }, [operand(op.inputs[0]!)])})`;
+    default:
+      throw new Error(`internal: t${id} (${op.op}) cannot be an inline expression`);
+  }
+}
+
+/** Strides of a tensor of `own` shape (element strides `strides`) seen from an iteration over `shape`: 0 on broadcast dims. */
+export function broadcastStrides(shape: Shape, own: Shape, strides: readonly number[]): number[] {
+  const lead = shape.length - own.length;
+  return shape.map((_, d) => {
+    const k = d - lead;
+    return k < 0 || own[k] === 1 ? 0 : strides[k]!;
+  });
+}
+
+/** `base + Σ coord_d · stride_d` as a u32 expression. */
+export function offset(base: number, shape: Shape, strides: readonly number[], index: Index): string {
+  const terms: string[] = base === 0 ? [] : [u32(base)];
+  if ('flat' in index) {
+    const strided = stridedIndex(shape, strides, index.flat);
+    if (strided !== '0u') terms.push(strided);
+  } else {
+    strides.forEach((stride, d) => {
+      if (stride === 0 || shape[d] === 1) return;
+      const coord = index.coords[d]!;
+      if (coord === '0u') return;
+      const factor = /^[\w.]+$/.test(coord) ? coord : `(${coord})`;
+      terms.push(stride === 1 ? coord : `${factor} * ${u32(stride)}`);
+    });
+  }
+  return terms.length === 0 ? '0u' : terms.join(' + ');
+}
+
+/** Coordinates of flat element `flat` of `shape` (row-major); '0u' for dims of size 1. */
+export function coordinates(shape: Shape, flat: string): string[] {
+  let inner = 1;
+  const coords = new Array<string>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const size = shape[d]!;
+    if (size === 1) coords[d] = '0u';
+    else {
+      const quotient = inner === 1 ? flat : `(${flat} / ${u32(inner)})`;
+      coords[d] = d === 0 ? quotient : `(${quotient} % ${u32(size)})`;
+    }
+    inner *= size;
+  }
+  return coords;
+}

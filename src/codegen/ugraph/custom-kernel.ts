@@ -1,0 +1,146 @@
+/**
+ * One compute shader per custom kernel, one workgroup per grid cell (wid = its x, y, z):
+ *
+ *   iterator bases from wid; register accumulators = 0
+ *   loop-invariant tiles and body ops (computed once)
+ *   for it in 0..forloopRange:
+ *     stage this iteration's tiles (imap/fmap offsets) into workgroup memory
+ *     loop body; accumulator updates; running-max commits
+ *   flush register accumulators; epilogue; savers (omap offsets)
+ *
+ * with a workgroup barrier between a step that writes workgroup memory and the next, and
+ * at the end of each iteration (the next one overwrites the tiles). Every barrier sits in
+ * uniform control flow: there is no early return, and per-invocation work is guarded.
+ */
+import { numel } from '../../ir/shape.js';
+import type { ElementType, Variant } from '../../runtime/types.js';
+import { GRID_AXES } from '../../ugraph/grid.js';
+import type { CustomKernelNode } from '../../ugraph/kernel-ops.js';
+import { type Binding, kernelHeader, type KernelSource, load, rowMajorStrides, store, stridedIndex, u32 } from '../wgsl/common.js';
+import { type IteratorSource, tensorAccess } from './access.js';
+import { Code, forEachElement } from './code.js';
+import {
+  declareRegisterAccumulators, emitAccumulatorUpdates, emitRegisterFlush, emitRunningMaxCommits, hasRunningMax,
+} from './emit-accum.js';
+import { type EmitContext, emitOp } from './emit-ops.js';
+import { planKernel } from './plan.js';
+
+export interface StorageTensor {
+  readonly shape: readonly number[];
+  readonly dtype: ElementType;
+}
+
+/** Bindings: the kernel's inputs (iterator order), then one per saver. */
+export function customKernelSource(node: CustomKernelNode, inputs: readonly StorageTensor[], variant: Variant): KernelSource {
+  const { block, thread } = node;
+  const plan = planKernel(block, thread);
+  const bindings: Binding[] = [
+    ...inputs.map((t, k): Binding => ({ name: `in${k}`, dtype: t.dtype, access: 'read' })),
+    ...block.outputs.map((saver, k): Binding => ({ name: `out${k}`, dtype: saver.dtype, access: 'read_write' })),
+  ];
+  const code = new Code();
+  const iterators = block.inputs.map((spec, k): IteratorSource => {
+    const shape = inputs[k]!.shape;
+    const strides = rowMajorStrides(shape);
+    const terms = spec.imap.flatMap((dim, axis) => {
+      if (dim === null) return [];
+      const share = (shape[dim]! / block.grid[axis]!) * strides[dim]!;
+      return [`wid.${GRID_AXES[axis]} * ${u32(share)}`];
+    });
+    code.line(`let base${k} = ${terms.length === 0 ? '0u' : terms.join(' + ')};`);
+    return { binding: bindings[k]!, base: spec.fmap === null ? `base${k}` : `tile${k}`, strides };
+  });
+  const ctx: EmitContext = { plan, access: tensorAccess(plan, variant, iterators), code };
+  declareRegisterAccumulators(ctx);
+
+  const first = block.inputs.length;
+  const staged = (id: number) => plan.storage[id]!.kind === 'workgroup';
+  const bodyOps = block.ops.flatMap((op, i) => {
+    const id = first + i;
+    return block.tensors[id]!.phase === 'pre' && op.op !== 'accum' && staged(id) ? [id] : [];
+  });
+  const hoistedTiles = block.inputs.flatMap((_, k) => (plan.invariant.has(k) && staged(k) ? [k] : []));
+  const hoistedOps = bodyOps.filter((id) => plan.invariant.has(id));
+  if (hoistedTiles.length + hoistedOps.length > 0) {
+    code.comment('loop-invariant tiles and operators');
+    emitSteps(ctx, hoistedTiles, hoistedOps, iterators, variant);
+  }
+
+  code.block(`for (var it = 0u; it < ${u32(block.forloopRange)}; it++)`, () => {
+    code.line('let first = it == 0u;');
+    block.inputs.forEach((spec, k) => {
+      if (spec.fmap === null) return;
+      const shape = inputs[k]!.shape;
+      const step = block.tensors[k]!.shape[spec.fmap]! * rowMajorStrides(shape)[spec.fmap]!;
+      code.line(`let tile${k} = base${k} + it * ${u32(step)};`);
+    });
+    const tiles = block.inputs.flatMap((_, k) => (!plan.invariant.has(k) && staged(k) ? [k] : []));
+    emitSteps(ctx, tiles, bodyOps.filter((id) => !plan.invariant.has(id)), iterators, variant);
+    emitAccumulatorUpdates(ctx);
+    code.barrier();
+    if (hasRunningMax(ctx)) {
+      emitRunningMaxCommits(ctx);
+      code.barrier();
+    }
+  });
+
+  if (plan.fusedMatmul.size > 0) {
+    emitRegisterFlush(ctx);
+    code.barrier();
+  }
+  const epilogue = block.ops.flatMap((op, i) => {
+    const id = first + i;
+    return block.tensors[id]!.phase === 'post' && op.op !== 'accum' && staged(id) ? [id] : [];
+  });
+  emitSteps(ctx, [], epilogue, iterators, variant);
+  emitSavers(ctx, bindings.slice(inputs.length), variant);
+
+  const wgsl = `${kernelHeader(variant, bindings)}
+
+var<workgroup> wg: array<f32, ${plan.workgroupElements}>;
+
+@compute @workgroup_size(${thread.invocations})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+${code}
+}
+`;
+  return { wgsl, bindings: bindings.map((b) => b.access), workgroups: [...block.grid] as [number, number, number] };
+}
+
+/** Stages `tiles`, then runs `ops` in order, with a barrier after each step. */
+function emitSteps(ctx: EmitContext, tiles: readonly number[], ops: readonly number[], iterators: readonly IteratorSource[], variant: Variant): void {
+  const { plan, access, code } = ctx;
+  for (const k of tiles) {
+    const shape = plan.block.tensors[k]!.shape;
+    const it = iterators[k]!;
+    code.comment(`t${k}: tile of in${k}`);
+    forEachElement(code, numel(shape), plan.thread.invocations, (e) => {
+      const at = stridedIndex(shape, it.strides.map((s, d) => (shape[d] === 1 ? 0 : s)), e);
+      code.line(`${access.slot(k, shape, { flat: e })} = ${load(variant, it.binding, `${it.base} + ${at}`)};`);
+    });
+  }
+  if (tiles.length > 0) code.barrier();
+  for (const id of ops) {
+    emitOp(ctx, id);
+    code.barrier();
+  }
+}
+
+/** Each saver writes its tile at the workgroup's omap offset in the output. */
+function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Variant): void {
+  const { plan, access, code } = ctx;
+  plan.block.outputs.forEach((saver, k) => {
+    const shape = plan.block.tensors[saver.tensor]!.shape;
+    const strides = rowMajorStrides(plan.block.outputShapes[k]!);
+    const terms = saver.omap.flatMap((dim, axis) => (dim === null ? [] : [`wid.${GRID_AXES[axis]} * ${u32(shape[dim]! * strides[dim]!)}`]));
+    code.comment(`out${k} = t${saver.tensor}`);
+    code.block('', () => {
+      code.line(`let base = ${terms.length === 0 ? '0u' : terms.join(' + ')};`);
+      forEachElement(code, numel(shape), plan.thread.invocations, (e) => {
+        const at = stridedIndex(shape, strides.map((s, d) => (shape[d] === 1 ? 0 : s)), e);
+        code.line(store(variant, outputs[k]!, `base + ${at}`, access.value(saver.tensor, shape, { flat: e })));
+      });
+    });
+  });
+}
+

@@ -1,0 +1,146 @@
+/**
+ * WGSL for the for-loop accumulators, with exactly block-ops.ts's semantics:
+ *   i = 0:  M = m_0;  A = x_0
+ *   i > 0:  M' = max(M, m_i);  A = A · exp(M - M') + x_i · exp(m_i - M');  M = M'
+ * `first` (it == 0) selects the first-iteration form, so nothing needs initializing and
+ * an uninitialized value never leaks in (select drops it, even as NaN). Companions read
+ * the old M and compute M' themselves; the running maxes are committed after a barrier,
+ * once every companion is done. A `sum` fed by a matmul keeps its register tiles across
+ * iterations (no workgroup traffic in the loop) and is flushed to its slot after the loop.
+ */
+import { numel, type Shape } from '../../ir/shape.js';
+import type { AccumSpec } from '../../ugraph/block-ops.js';
+import { u32 } from '../wgsl/common.js';
+import { coordinates, type Index } from './access.js';
+import { forEachElement } from './code.js';
+import { emitMatmulTiles, emitRowReduction, type EmitContext, matmulTileCount, matmulTileOutputs } from './emit-ops.js';
+import { registerTile } from './plan.js';
+
+/** Register slots of a fused matmul: tile t = lid + slot·invocations. */
+function slots(ctx: EmitContext, matmul: number): number {
+  return Math.ceil(matmulTileCount(ctx.plan, matmul) / ctx.plan.thread.invocations);
+}
+
+const register = (acc: number, slot: number, i: number, j: number) => `acc${acc}_${slot}_${i}_${j}`;
+
+/** Declares the register accumulators of the fused matmuls (before the loop). */
+export function declareRegisterAccumulators(ctx: EmitContext): void {
+  for (const [acc, matmul] of ctx.plan.fusedMatmul) {
+    const shape = ctx.plan.block.tensors[matmul]!.shape;
+    const [m, n] = shape.slice(-2) as [number, number];
+    const tile = registerTile(ctx.plan.thread, m, n);
+    for (let s = 0; s < slots(ctx, matmul); s++) {
+      for (let i = 0; i < tile.rows; i++) for (let j = 0; j < tile.cols; j++) ctx.code.line(`var ${register(acc, s, i, j)} = 0.0;`);
+    }
+  }
+}
+
+/** Opens each register slot's scope (defining `t`) in turn. */
+function forEachSlot(ctx: EmitContext, matmul: number, body: (slot: number) => void): void {
+  const { code, plan } = ctx;
+  const tiles = matmulTileCount(plan, matmul);
+  for (let s = 0; s < slots(ctx, matmul); s++) {
+    const t = s === 0 ? 'lid' : `lid + ${u32(s * plan.thread.invocations)}`;
+    const guard = (s + 1) * plan.thread.invocations <= tiles ? '' : `if (t < ${u32(tiles)}) `;
+    code.block('', () => {
+      code.line(`let t = ${t};`);
+      if (guard === '') body(s);
+      else code.block(guard.trim(), () => body(s));
+    });
+  }
+}
+
+/** The weights of online softmax at an index of `shape`: exp(M - M') for the carried value and exp(m - M') for the new term. */
+function rescale(ctx: EmitContext, spec: AccumSpec, shape: Shape, index: Index): { carry: string; term: string } | undefined {
+  if (spec.rescaleBy === undefined) return undefined;
+  const max = ctx.plan.block.tensors[spec.rescaleBy]!.op as AccumSpec;
+  const runningMax = ctx.access.value(spec.rescaleBy, shape, index);
+  const localMax = ctx.access.value(max.inputs[0]!, shape, index);
+  const next = `select(max(${runningMax}, ${localMax}), ${localMax}, first)`;
+  return { carry: `exp(${runningMax} - ${next})`, term: `exp(${localMax} - ${next})` };
+}
+
+/** `A = select(A · carry, 0, first) + term` as a statement. */
+function update(target: string, term: string, carry: string | undefined): string {
+  return `${target} = select(${carry === undefined ? target : `${target} * ${carry}`}, 0.0, first) + ${term};`;
+}
+
+/** Folds this iteration into every accumulator except the running maxes (which commit later). */
+export function emitAccumulatorUpdates(ctx: EmitContext): void {
+  const { plan, access, code } = ctx;
+  const first = plan.block.inputs.length;
+  plan.block.ops.forEach((op, i) => {
+    const id = first + i;
+    if (op.op !== 'accum' || op.kind === 'maxRescale') return;
+    const x = op.inputs[0]!;
+    const shape = plan.block.tensors[id]!.shape;
+    code.comment(`t${id} = accum ${op.kind}(t${x})${op.rescaleBy === undefined ? '' : ` rescaled by t${op.rescaleBy}`}`);
+    const matmul = plan.fusedMatmul.get(id);
+    if (matmul !== undefined) {
+      forEachSlot(ctx, matmul, (s) => {
+        emitMatmulTiles(ctx, matmul, (body) => body(), (outputs) => {
+          for (const { coords, value, i: r, j: c } of outputs) {
+            const weights = rescale(ctx, op, shape, { coords });
+            const target = register(id, s, r, c);
+            code.line(weights ? update(target, `${value} * ${weights.term}`, weights.carry) : `${target} += ${value};`);
+          }
+        });
+      });
+    } else if (op.kind === 'sum') {
+      forEachElement(code, numel(shape), plan.thread.invocations, (e) => {
+        const index = { flat: e };
+        const weights = rescale(ctx, op, shape, index);
+        const term = access.value(x, shape, index);
+        code.line(update(access.slot(id, shape, index), weights ? `${term} * ${weights.term}` : term, weights?.carry));
+      });
+    } else {
+      const xShape = plan.block.tensors[x]!.shape;
+      const last = xShape.length - 1;
+      emitRowReduction(ctx, {
+        rows: numel(shape),
+        length: xShape[last]!,
+        fn: 'sum',
+        element: (row, r) => {
+          const coords = coordinates(shape, row).map((c, d) => (d === last ? r : c));
+          const weights = rescale(ctx, op, xShape, { coords });
+          const term = access.value(x, xShape, { coords });
+          return weights ? `${term} * ${weights.term}` : term;
+        },
+        finish: (row, result) => code.line(update(access.slot(id, shape, { flat: row }), result, rescale(ctx, op, shape, { flat: row })?.carry)),
+      });
+    }
+  });
+}
+
+/** Whether the block graph has running maxes to commit. */
+export function hasRunningMax(ctx: EmitContext): boolean {
+  return ctx.plan.block.ops.some((op) => op.op === 'accum' && op.kind === 'maxRescale');
+}
+
+/** M = max(M, m_i), or m_0 on the first iteration. */
+export function emitRunningMaxCommits(ctx: EmitContext): void {
+  const { plan, access, code } = ctx;
+  const first = plan.block.inputs.length;
+  plan.block.ops.forEach((op, i) => {
+    const id = first + i;
+    if (op.op !== 'accum' || op.kind !== 'maxRescale') return;
+    const shape = plan.block.tensors[id]!.shape;
+    code.comment(`t${id} = accum maxRescale(t${op.inputs[0]})`);
+    forEachElement(code, numel(shape), plan.thread.invocations, (e) => {
+      const slot = access.slot(id, shape, { flat: e });
+      const local = access.value(op.inputs[0]!, shape, { flat: e });
+      code.line(`${slot} = select(max(${slot}, ${local}), ${local}, first);`);
+    });
+  });
+}
+
+/** Writes the register accumulators to their workgroup slots (after the loop). */
+export function emitRegisterFlush(ctx: EmitContext): void {
+  for (const [acc, matmul] of ctx.plan.fusedMatmul) {
+    const shape = ctx.plan.block.tensors[acc]!.shape;
+    ctx.code.comment(`t${acc}: registers -> workgroup memory`);
+    forEachSlot(ctx, matmul, (s) => {
+      matmulTileOutputs(ctx, matmul).forEach(({ coords, i, j }) => ctx.code.line(`${ctx.access.slot(acc, shape, { coords })} = ${register(acc, s, i, j)};`));
+    });
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * WGSL for the block operators that materialize a tile in workgroup memory: elementwise
+ * results, reductions (one invocation per row, or several lanes per row with a tree in
+ * scratch memory when rows are few and long), concat (copies of the operands not already
+ * placed inside it) and register-tiled matmuls. Also the row reduction and matmul tile
+ * skeletons that the accumulators reuse. Emitters write no trailing barrier: the kernel
+ * assembler places barriers between dependent steps.
+ */
+import { numel, type Shape } from '../../ir/shape.js';
+import type { BlockOpSpec } from '../../ugraph/block-ops.js';
+import { u32 } from '../wgsl/common.js';
+import { coordinates, offset, opExpression, type TensorAccess } from './access.js';
+import { Code, forEachElement } from './code.js';
+import { type KernelPlan, registerTile } from './plan.js';
+
+export interface EmitContext {
+  readonly plan: KernelPlan;
+  readonly access: TensorAccess;
+  readonly code: Code;
+}
+
+/** Writes block tensor `id` (a non-accumulator op) into its workgroup slot. */
+export function emitOp(ctx: EmitContext, id: number): void {
+  const { plan, access, code } = ctx;
+  const op = plan.block.tensors[id]!.op!;
+  const shape = plan.block.tensors[id]!.shape;
+  code.comment(`t${id} = ${op.op === 'unary' || op.op === 'binary' ? op.fn : op.op}`);
+  switch (op.op) {
+    case 'unary':
+    case 'binary':
+    case 'scale':
+    case 'constant':
+      forEachElement(code, numel(shape), plan.thread.invocations, (e) => {
+        const index = { flat: e };
+        code.line(`${access.slot(id, shape, index)} = ${opExpression(op, (x) => access.value(x, shape, index), id)};`);
+      });
+      return;
+    case 'reduce': {
+      const x = op.inputs[0]!;
+      const xShape = plan.block.tensors[x]!.shape;
+      const kept = xShape.map((s, d) => (d === op.dim ? 1 : s));
+      emitRowReduction(ctx, {
+        rows: numel(shape),
+        length: xShape[op.dim]!,
+        fn: op.fn,
+        element: (row, r) => access.value(x, xShape, { coords: withCoord(coordinates(kept, row), op.dim, r) }),
+        finish: (row, result) => code.line(`${access.slot(id, shape, { flat: row })} = ${result};`),
+      });
+      return;
+    }
+    case 'concat':
+      emitConcatCopies(ctx, id, op);
+      return;
+    case 'matmul':
+      emitMatmulTiles(ctx, id, (body) => code.block(`for (var t = lid; t < ${u32(matmulTileCount(plan, id))}; t += ${u32(plan.thread.invocations)})`, body), (outputs) => {
+        for (const { coords, value } of outputs) code.line(`${access.slot(id, shape, { coords })} = ${value};`);
+      });
+      return;
+    case 'accum':
+      throw new Error(`internal: accumulator t${id} is emitted by emit-accum.ts`);
+  }
+}
+
+function withCoord(coords: readonly string[], dim: number, value: string): string[] {
+  return coords.map((c, d) => (d === dim ? value : c));
+}
+
+/** Copies the concat operands that do not already live inside the concat's slot. */
+function emitConcatCopies(ctx: EmitContext, id: number, op: Extract<BlockOpSpec, { op: 'concat' }>): void {
+  const { plan, access, code } = ctx;
+  const storage = plan.storage[id]!;
+  if (storage.kind !== 'workgroup') throw new Error(`internal: concat t${id} must have a workgroup slot`);
+  let start = 0;
+  for (const part of op.inputs) {
+    const partShape = plan.block.tensors[part]!.shape;
+    if (!plan.placedInConcat.has(part)) {
+      const base = storage.base + start * storage.strides[op.dim]!;
+      forEachElement(code, numel(partShape), plan.thread.invocations, (e) => {
+        code.line(`wg[${offset(base, partShape, storage.strides, { flat: e })}] = ${access.value(part, partShape, { flat: e })};`);
+      });
+    }
+    start += partShape[op.dim]!;
+  }
+}
+
+export interface RowReduction {
+  readonly rows: number;
+  readonly length: number;
+  readonly fn: 'sum' | 'max';
+  /** The f32 value of element `r` of row `row` (both u32 expressions). */
+  readonly element: (row: string, r: string) => string;
+  /** Emits what to do with a row's result (an f32 expression). */
+  readonly finish: (row: string, result: string) => void;
+}
+
+/**
+ * Reduces `rows` rows of `length` elements. With few rows and scratch memory, P lanes
+ * (a power of two) share each row: strided partial results, then a tree over the lanes
+ * with a barrier per level; otherwise one invocation per row.
+ */
+export function emitRowReduction(ctx: EmitContext, r: RowReduction): void {
+  const { plan, code } = ctx;
+  const invocations = plan.thread.invocations;
+  const combine = (a: string, b: string) => (r.fn === 'sum' ? `${a} + ${b}` : `max(${a}, ${b})`);
+  const lanes = Math.min(floorPowerOfTwo(Math.floor(invocations / r.rows)), floorPowerOfTwo(r.length));
+  const scratch = plan.scratchBase;
+  if (scratch === undefined || lanes < 2) {
+    forEachElement(code, r.rows, invocations, (row) => {
+      code.line(`var acc = ${r.element(row, '0u')};`);
+      code.block(`for (var r = 1u; r < ${u32(r.length)}; r++)`, () => code.line(`acc = ${combine('acc', r.element(row, 'r'))};`));
+      r.finish(row, 'acc');
+    });
+    return;
+  }
+  const at = (i: string) => `wg[${u32(scratch)} + ${i}]`;
+  const rowGuard = r.rows * lanes === invocations ? '' : ` && lid / ${u32(lanes)} < ${u32(r.rows)}`;
+  code.block('', () => {
+    code.line(`let row = lid / ${u32(lanes)};`);
+    code.line(`let lane = lid % ${u32(lanes)};`);
+    code.line('var acc = 0.0;');
+    code.block(`if (row < ${u32(r.rows)})`, () => {
+      code.line(`acc = ${r.element('row', 'lane')};`);
+      code.block(`for (var r = lane + ${u32(lanes)}; r < ${u32(r.length)}; r += ${u32(lanes)})`, () => code.line(`acc = ${combine('acc', r.element('row', 'r'))};`));
+    });
+    code.line(`${at('lid')} = acc;`);
+  });
+  code.barrier();
+  for (let stride = lanes / 2; stride >= 1; stride /= 2) {
+    code.block(`if (lid % ${u32(lanes)} < ${u32(stride)}${rowGuard})`, () => code.line(`${at('lid')} = ${combine(at('lid'), at(`lid + ${u32(stride)}`))};`));
+    code.barrier();
+  }
+  code.block(`if (lid % ${u32(lanes)} == 0u${rowGuard})`, () => {
+    code.line(`let row = lid / ${u32(lanes)};`);
+    r.finish('row', at('lid'));
+  });
+}
+
+function floorPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p * 2 <= n) p *= 2;
+  return p;
+}
+
+export function matmulTileCount(plan: KernelPlan, id: number): number {
+  const shape = plan.block.tensors[id]!.shape;
+  const [m, n] = shape.slice(-2) as [number, number];
+  const { rows, cols } = registerTile(plan.thread, m, n);
+  return numel(shape.slice(0, -2)) * (m / rows) * (n / cols);
+}
+
+/**
+ * Emits `r0` and `c0`, the first row and column of register tile `t` (a u32 in scope),
+ * and returns the coordinates of the tile's outputs (row-major within the tile).
+ */
+export function matmulTileOutputs(ctx: EmitContext, id: number): { coords: string[]; i: number; j: number }[] {
+  const { plan, code } = ctx;
+  const shape = plan.block.tensors[id]!.shape;
+  const batchShape = shape.slice(0, -2);
+  const [m, n] = shape.slice(-2) as [number, number];
+  const { rows, cols } = registerTile(plan.thread, m, n);
+  const [tilesM, tilesN] = [m / rows, n / cols];
+  const batch = numel(batchShape) === 1 ? batchShape.map(() => '0u') : coordinates(batchShape, `(t / ${u32(tilesM * tilesN)})`);
+  code.line(`let r0 = ${tileStart(tilesM === 1 ? '' : tilesN === 1 ? 't' : `(t / ${u32(tilesN)})`, tilesM, numel(batchShape), rows)};`);
+  code.line(`let c0 = ${tileStart(tilesN === 1 ? '' : 't', tilesN, tilesM * numel(batchShape), cols)};`);
+  const outputs: { coords: string[]; i: number; j: number }[] = [];
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) outputs.push({ coords: [...batch, plus('r0', i), plus('c0', j)], i, j });
+  return outputs;
+}
+
+/** (index % count) * size, leaving out what is trivially 0 or 1 (`index` is '' when count is 1). */
+function tileStart(index: string, count: number, outer: number, size: number): string {
+  if (index === '') return '0u';
+  const wrapped = outer === 1 ? index : `(${index} % ${u32(count)})`;
+  return size === 1 ? wrapped : `${wrapped} * ${u32(size)}`;
+}
+
+function plus(base: string, i: number): string {
+  return i === 0 ? base : `${base} + ${u32(i)}`;
+}
+
+/**
+ * A register-tiled matmul: register tile `t` (a u32 expression in scope inside `loop`)
+ * covers rows r0.. and columns c0.. of one batch; the K loop keeps rows x cols f32
+ * accumulators in registers. `loop` opens the scope that defines `t`; `use` emits what to
+ * do with the finished tile (`value` names the accumulated f32 of output (i, j)).
+ */
+export function emitMatmulTiles(
+  ctx: EmitContext, id: number, loop: (body: () => void) => void,
+  use: (outputs: { coords: string[]; value: string; i: number; j: number }[]) => void,
+): void {
+  const { plan, access, code } = ctx;
+  const op = plan.block.tensors[id]!.op!;
+  const [a, b] = op.inputs as [number, number];
+  const shape = plan.block.tensors[id]!.shape;
+  const batchShape = shape.slice(0, -2);
+  const [m, n] = shape.slice(-2) as [number, number];
+  const k = plan.block.tensors[a]!.shape.at(-1)!;
+  const { rows, cols } = registerTile(plan.thread, m, n);
+  const name = (i: number, j: number) => `mm${i}_${j}`;
+  const aShape: Shape = [...batchShape, m, k];
+  const bShape: Shape = [...batchShape, k, n];
+  loop(() => {
+    const outputs = matmulTileOutputs(ctx, id);
+    const batch = outputs[0]!.coords.slice(0, -2);
+    const rowOf = (i: number) => outputs[i * cols]!.coords.at(-2)!;
+    const colOf = (j: number) => outputs[j]!.coords.at(-1)!;
+    for (const { i, j } of outputs) code.line(`var ${name(i, j)} = 0.0;`);
+    code.block(`for (var kk = 0u; kk < ${u32(k)}; kk++)`, () => {
+      for (let i = 0; i < rows; i++) code.line(`let a${i} = ${access.value(a, aShape, { coords: [...batch, rowOf(i), 'kk'] })};`);
+      for (let j = 0; j < cols; j++) code.line(`let b${j} = ${access.value(b, bShape, { coords: [...batch, 'kk', colOf(j)] })};`);
+      for (const { i, j } of outputs) code.line(`${name(i, j)} = fma(a${i}, b${j}, ${name(i, j)});`);
+    });
+    use(outputs.map((o) => ({ ...o, value: name(o.i, o.j) })));
+  });
+}
