@@ -8,7 +8,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkProgram, supportedVariants } from '../src/cli/check.js';
+import { checkProgram, supportedVariants } from '../src/reference/check-program.js';
 import { loadTensorModule } from '../src/frontend/load-module.js';
 import { createNodeDevice } from '../src/gpu/node-device.js';
 import { tensorProgram } from '../src/index.js';

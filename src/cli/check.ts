@@ -9,16 +9,13 @@
  * program or module (its error names the user's file:line), or no WebGPU adapter.
  */
 import { relative } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { loadTensorModule, type LoadedTensorModule } from '../frontend/load-module.js';
 import type { Program } from '../frontend/program.js';
 import { createNodeDevice } from '../gpu/node-device.js';
 import { formatShape } from '../ir/shape.js';
-import { type Comparison, compareToReference, roundInputsForVariant } from '../reference/compare.js';
-import { evaluateReference } from '../reference/interpreter.js';
-import { randomInputs } from '../reference/random.js';
+import type { Comparison } from '../reference/compare.js';
+import { checkProgram, supportedVariants, type VariantCheck } from '../reference/check-program.js';
 import type { Variant } from '../runtime/types.js';
-import type { TensorProgram } from '../tensor-program.js';
 
 export interface CheckOptions {
   /** Seed of the random inputs (default 1). */
@@ -110,90 +107,9 @@ export async function checkFiles(files: readonly string[], options: CheckOptions
   return { exitCode, results, errors };
 }
 
-/** f16 where the program has f16 tensors and the device has `shader-f16`; f32 always. */
-export function supportedVariants(program: Program, device: GPUDevice): Variant[] {
-  const hasF16 = [...program.inputs, ...program.nodes].some((t) => t.dtype === 'f16');
-  return hasF16 && device.features.has('shader-f16') ? ['f16', 'f32'] : ['f32'];
-}
-
 function variantsToRun(program: Program, device: GPUDevice, wanted: readonly Variant[] | undefined): Variant[] {
   const supported = supportedVariants(program, device);
   return wanted ? supported.filter((v) => wanted.includes(v)) : supported;
-}
-
-export interface VariantCheck {
-  readonly output: string;
-  readonly variant: Variant;
-  readonly comparison: Comparison;
-  readonly gpuSeconds: number;
-}
-
-export interface VariantFailure {
-  readonly variant: Variant;
-  readonly error: string;
-}
-
-export interface ProgramCheck {
-  /** One entry per output per variant that ran, or one failure per variant that did not. */
-  readonly outcomes: ReadonlyArray<VariantCheck | VariantFailure>;
-  readonly referenceSeconds: number;
-}
-
-/**
- * Runs `value` (what the user's module exported) in each variant on the same seeded random
- * inputs and compares every output with the float64 reference. Inputs the program declares
- * f16 are drawn as f16 values (the only values such an input can hold), so every variant
- * and the reference see identical numbers and the reference is evaluated once.
- */
-export async function checkProgram(
-  value: TensorProgram, device: GPUDevice, variants: readonly Variant[], seed: number, tolerance?: number,
-): Promise<ProgramCheck> {
-  const { program } = value;
-  const inputs = programInputs(program, seed);
-  const referenceStart = performance.now();
-  const expected = evaluateReference(program, inputs);
-  const referenceSeconds = (performance.now() - referenceStart) / 1000;
-  const outcomes: Array<VariantCheck | VariantFailure> = [];
-  for (const variant of variants) {
-    try {
-      const gpuStart = performance.now();
-      const actual = await runOnce(value, device, variant, inputs);
-      const gpuSeconds = (performance.now() - gpuStart) / 1000;
-      for (const { name } of program.outputSpecs) {
-        const got = actual[name];
-        if (!got) throw new Error(`the GPU result has no output "${name}"`);
-        const comparison = withTolerance(compareToReference(got, expected[name]!, variant), tolerance);
-        outcomes.push({ output: name, variant, comparison, gpuSeconds });
-      }
-    } catch (error) {
-      outcomes.push({ variant, error: messageOf(error) });
-    }
-  }
-  return { outcomes, referenceSeconds };
-}
-
-/** Seeded random inputs, f16-declared ones rounded to f16. */
-function programInputs(program: Program, seed: number): Record<string, Float32Array> {
-  const rounded = roundInputsForVariant(randomInputs(program, seed), program, 'f16');
-  return Object.fromEntries(Object.entries(rounded).map(([name, values]) => [name, values instanceof Float32Array ? values : Float32Array.from(values)]));
-}
-
-async function runOnce(
-  value: TensorProgram, device: GPUDevice, variant: Variant, inputs: Record<string, Float32Array>,
-): Promise<Record<string, Float32Array>> {
-  const loaded = await value.load(device, { variant });
-  try {
-    if (loaded.variant !== variant) throw new Error(`asked for the ${variant} variant, got ${loaded.variant}`);
-    return await loaded.run(inputs);
-  } finally {
-    loaded.destroy();
-  }
-}
-
-/** Re-judges a comparison against another threshold (same criterion as compareToReference). */
-function withTolerance(comparison: Comparison, tolerance: number | undefined): Comparison {
-  if (tolerance === undefined) return comparison;
-  return { ...comparison, tolerance, pass: comparison.nanMismatch === 0 && comparison.relL2Error <= tolerance };
 }
 
 function tableRow(check: VariantCheck): string[] {

@@ -1,12 +1,17 @@
 /**
  * The `mugraph` command line: argument parsing only (cac). Each command's logic lives in
- * its own module (check.ts) so that tests and the build plugin can call it directly.
+ * its own module (check.ts, warm.ts, verify.ts, prune.ts) so that tests and the build
+ * plugin can call it directly.
  * `runCli` returns the exit code; bin/mugraph.js exits with it.
  */
 import { readFileSync } from 'node:fs';
 import { cac } from 'cac';
 import type { Variant } from '../runtime/types.js';
 import { checkFiles } from './check.js';
+import type { LockCommandFlags } from './modules.js';
+import { prune } from './prune.js';
+import { verify } from './verify.js';
+import { warm } from './warm.js';
 
 const VARIANTS: readonly Variant[] = ['f16', 'f32'];
 
@@ -33,6 +38,29 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
       exitCode = report.exitCode;
     });
 
+  const lockOptions = (command: ReturnType<typeof cli.command>) => command
+    .option('--config <file>', "A module whose default export is the build plugin's options (so the keys match the build's)")
+    .option('--lock-dir <dir>', 'The kernel lock directory (default: mugraph.lock)')
+    .option('--cache-dir <dir>', 'The scratch cache (default: node_modules/.cache/mugraph)');
+
+  lockOptions(cli.command('warm [...globs]', 'Compile what the kernel lock lacks for the tensor modules matched (default: every *.tensor.* file)'))
+    .option('--no-check', 'Do not run new entries against the float64 reference on the local adapter')
+    .example('mugraph warm "src/**/*.tensor.ts"')
+    .action(async (globs: string[], flags: Record<string, unknown>) => {
+      exitCode = (await warm({ ...lockFlags(flags), globs, check: flags.check !== false, log })).exitCode;
+    });
+
+  lockOptions(cli.command('verify [...globs]', 'Re-verify the lock entries of the tensor modules matched on the local adapter'))
+    .action(async (globs: string[], flags: Record<string, unknown>) => {
+      exitCode = (await verify({ ...lockFlags(flags), globs, log })).exitCode;
+    });
+
+  lockOptions(cli.command('prune [...globs]', 'Delete lock entries that no tensor module matched references'))
+    .option('--dry-run', 'List them only')
+    .action(async (globs: string[], flags: Record<string, unknown>) => {
+      exitCode = (await prune({ ...lockFlags(flags), globs, dryRun: flags.dryRun === true, log })).exitCode;
+    });
+
   cli.help();
   cli.version(packageVersion());
 
@@ -50,6 +78,14 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
     console.error(`mugraph: ${(error as Error).message}\nRun \`mugraph --help\` for usage.`);
     return 2;
   }
+}
+
+function lockFlags(flags: Record<string, unknown>): LockCommandFlags {
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const config = text(flags.config);
+  const lockDir = text(flags.lockDir);
+  const cacheDir = text(flags.cacheDir);
+  return { ...(config ? { config } : {}), ...(lockDir ? { lockDir } : {}), ...(cacheDir ? { cacheDir } : {}) };
 }
 
 function parseSeed(value: unknown): number {

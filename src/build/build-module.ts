@@ -1,0 +1,176 @@
+/**
+ * What the plugin and `mugraph warm` do with one `*.tensor.ts`: evaluate it, and for each
+ * exported program find its lock entry (or, unless frozen, compile and write one), then
+ * regenerate the WGSL from the entry's μGraph and emit the replacement ES module.
+ *
+ * - A hit compiles nothing: the entry's μGraph is only code-generated again.
+ * - Frozen (CI): a missing entry is a MissingEntryError naming `npx mugraph warm <file>`;
+ *   a corrupt one is a CorruptEntryError. Not frozen: either is (re)compiled, and a corrupt
+ *   entry's replacement is reported with the reason.
+ * - The same key compiled twice at once in one process (two modules, one program) is
+ *   compiled once.
+ */
+import { relative } from 'node:path';
+import { loadTensorModule } from '../frontend/load-module.js';
+import type { Program } from '../frontend/program.js';
+import type { NodeGpu } from '../gpu/node-device.js';
+import type { CompiledProgram } from '../runtime/types.js';
+import { KernelGraph } from '../ugraph/kernel-graph.js';
+import { COMPILER_ID, compileProgram, regenerate } from './compiler.js';
+import { emitModule } from './emit.js';
+import { CorruptEntryError, type LockEntry, sealEntry, type Verification } from '../cache/entry.js';
+import { cacheKey, compilerIdentity } from '../cache/key.js';
+import type { ResolvedOptions } from './options.js';
+import { KernelStore } from '../cache/store.js';
+import { referenceCheck } from './verify.js';
+
+/** 'hit': from the lock; 'compiled': new entry; 'rebuilt': replaced a corrupt or colliding entry. */
+export type EntryStatus = 'hit' | 'compiled' | 'rebuilt';
+
+export interface ProgramBuild {
+  readonly exportName: string;
+  readonly program: Program;
+  readonly key: string;
+  readonly status: EntryStatus;
+  readonly entry: LockEntry;
+  /** The entry file. */
+  readonly file: string;
+  readonly compiled: CompiledProgram;
+  /** Why a 'rebuilt' entry was replaced. */
+  readonly reason?: string;
+}
+
+export interface ModuleBuild {
+  readonly file: string;
+  /** Every source file the module imports (itself included): watch them, they decide its programs. */
+  readonly dependencies: readonly string[];
+  readonly programs: readonly ProgramBuild[];
+  /** The replacement ES module. */
+  readonly code: string;
+}
+
+/** A program with no lock entry in a frozen build. */
+export class MissingEntryError extends Error {
+  override readonly name = 'MissingEntryError';
+  constructor(readonly moduleFile: string, readonly programName: string, readonly entryFile: string, root: string) {
+    super(`${moduleFile}: program "${programName}" has no kernel lock entry (${relative(root, entryFile)}) and the build is frozen `
+      + `(CI or frozen: true), so it will not be compiled here. Run \`${warmCommand(moduleFile, root)}\` and commit the lock.`);
+  }
+}
+
+/** Newly compiled kernels that do not match the float64 reference: never written to the lock. */
+export class VerificationError extends Error {
+  override readonly name = 'VerificationError';
+  constructor(moduleFile: string, programName: string, readonly verification: Extract<Verification, { method: 'reference-check' }>) {
+    const failed = verification.variants.filter((v) => !v.pass)
+      .map((v) => `${v.variant}: relative L2 error ${v.relL2Error.toExponential(2)} > ${v.tolerance.toExponential(0)}`);
+    super(`${moduleFile}: the kernels compiled for program "${programName}" do not match the float64 reference on ${verification.adapter} `
+      + `(${failed.join('; ')}); the entry was not written`);
+  }
+}
+
+export function warmCommand(moduleFile: string, root: string): string {
+  return `npx mugraph warm ${relative(root, moduleFile)}`;
+}
+
+export interface BuildContext {
+  readonly options: ResolvedOptions;
+  readonly store: KernelStore;
+  /** The WebGPU device for `profile`, created on first use (the webgpu package is loaded only then). */
+  gpu(): Promise<NodeGpu>;
+  /** Destroys the device if one was created; the context stays usable. */
+  release(): Promise<void>;
+}
+
+export function createBuildContext(options: ResolvedOptions): BuildContext {
+  let gpu: Promise<NodeGpu> | undefined;
+  return {
+    options,
+    store: new KernelStore(options.lockDir, options.cacheDir),
+    gpu: () => (gpu ??= import('../gpu/node-device.js').then((m) => m.createNodeDevice())),
+    async release() {
+      const current = gpu;
+      gpu = undefined;
+      (await current)?.destroy();
+    },
+  };
+}
+
+export async function buildTensorModule(file: string, context: BuildContext): Promise<ModuleBuild> {
+  const loaded = await loadTensorModule(file);
+  const programs: ProgramBuild[] = [];
+  for (const { exportName, program } of loaded.programs) {
+    const built: ProgramBuild = { exportName, ...(await ensureEntry(program, loaded.file, context)) };
+    programs.push(built);
+    context.options.onProgram({
+      file: loaded.file, exportName, programName: program.name, key: built.key, status: built.status, entryFile: built.file,
+      kernels: built.entry.report.kernels, ...(built.reason === undefined ? {} : { reason: built.reason }),
+    });
+  }
+  const code = emitModule(relative(context.options.root, loaded.file), programs);
+  return { file: loaded.file, dependencies: loaded.dependencies, programs, code };
+}
+
+export function programKey(program: Program, options: ResolvedOptions): string {
+  return cacheKey({ program: program.canonicalJSON(), search: options.search, target: options.target, compiler: compilerIdentity(COMPILER_ID) });
+}
+
+const inFlight = new Map<string, Promise<Omit<ProgramBuild, 'exportName'>>>();
+
+/** The program's entry from the store, or a new one compiled and written (see the header). */
+export async function ensureEntry(program: Program, moduleFile: string, context: BuildContext): Promise<Omit<ProgramBuild, 'exportName'>> {
+  const key = programKey(program, context.options);
+  const file = context.store.fileFor(key);
+  const pending = inFlight.get(file);
+  if (pending) return relabelled(await pending, program);
+  const work = lookupOrCompile(program, key, moduleFile, context).finally(() => inFlight.delete(file));
+  inFlight.set(file, work);
+  return work;
+}
+
+async function lookupOrCompile(program: Program, key: string, moduleFile: string, context: BuildContext): Promise<Omit<ProgramBuild, 'exportName'>> {
+  const { options, store } = context;
+  let reason: string | undefined;
+  try {
+    const stored = await store.read(key);
+    if (stored) {
+      if (JSON.stringify(stored.entry.program.canonical) === program.canonicalJSON()) {
+        return { program, key, status: 'hit', entry: stored.entry, file: stored.file, compiled: regenerate(stored.ugraph, program) };
+      }
+      throw new CorruptEntryError(stored.file, 'it records a different program under the same key (hash collision)');
+    }
+  } catch (error) {
+    if (!(error instanceof CorruptEntryError) || options.frozen) throw withFix(error, moduleFile, options.root);
+    reason = error.message;
+  }
+  if (options.frozen) throw new MissingEntryError(moduleFile, program.name, store.fileFor(key), options.root);
+  const outcome = compileProgram(program, options.search, options.target);
+  const verification = options.profile
+    ? await referenceCheck(program, outcome.compiled, await context.gpu())
+    : outcome.verification;
+  if (verification.method === 'reference-check' && !verification.pass) throw new VerificationError(moduleFile, program.name, verification);
+  const entry = sealEntry({
+    schema: 1,
+    key,
+    program: { name: program.name, canonical: JSON.parse(program.canonicalJSON()) as unknown },
+    config: { search: options.search, target: options.target, compiler: compilerIdentity(COMPILER_ID) },
+    ugraph: outcome.ugraph.toJSON(),
+    verification,
+    report: outcome.record,
+  });
+  const written = await store.write(entry);
+  const status: EntryStatus = reason === undefined ? 'compiled' : 'rebuilt';
+  return { program, key, status, entry, file: written, compiled: outcome.compiled, ...(reason === undefined ? {} : { reason }) };
+}
+
+/** A result shared between two programs with one key: the second gets its own names. */
+function relabelled(shared: Omit<ProgramBuild, 'exportName'>, program: Program): Omit<ProgramBuild, 'exportName'> {
+  if (shared.program === program) return shared;
+  return { ...shared, program, status: 'hit', compiled: regenerate(KernelGraph.fromJSON(shared.entry.ugraph), program) };
+}
+
+/** A corrupt entry in a frozen build: say how to replace it. */
+function withFix(error: unknown, moduleFile: string, root: string): unknown {
+  if (!(error instanceof CorruptEntryError)) return error;
+  return new CorruptEntryError(error.file, `${error.reason}. Delete the file and run \`${warmCommand(moduleFile, root)}\`, then commit the lock`);
+}

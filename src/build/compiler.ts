@@ -1,0 +1,64 @@
+/**
+ * The compiler as the cache sees it: `compileProgram` chooses a μGraph for a program (the
+ * expensive step a lock entry saves), `regenerate` turns a μGraph back into WGSL and the
+ * runtime's CompiledProgram (cheap; done on every build, so WGSL is never read from a
+ * lock file). Both go through `compile()`; until it searches, the chosen μGraph is the
+ * naive one-kernel-per-operator lowering, and the entry's verification record says so.
+ */
+import { performance } from 'node:perf_hooks';
+import { compile } from '../compile.js';
+import type { Program } from '../frontend/program.js';
+import type { CompiledProgram } from '../runtime/types.js';
+import type { KernelGraph } from '../ugraph/kernel-graph.js';
+import type { TargetProfile } from '../ugraph/target.js';
+import type { CompileRecord, Verification } from '../cache/entry.js';
+import type { SearchConfig } from './options.js';
+
+/** Names the pipeline below; part of every cache key (bump when its output changes). */
+export const COMPILER_ID = 'naive-1';
+
+export interface CompileOutcome {
+  readonly ugraph: KernelGraph;
+  readonly compiled: CompiledProgram;
+  readonly record: CompileRecord;
+  readonly verification: Verification;
+}
+
+export function compileProgram(program: Program, search: SearchConfig, target: TargetProfile): CompileOutcome {
+  void search; // compile() takes no search configuration yet: it only keys the cache.
+  const start = performance.now();
+  const { ugraph, compiled, report } = compile(program, { target });
+  const compileSeconds = Math.round(performance.now() - start) / 1000;
+  return {
+    ugraph,
+    compiled: relabel(compiled, program),
+    record: { compiler: COMPILER_ID, compileSeconds, ...report },
+    verification: {
+      method: 'per-operator-lowering',
+      note: 'no search: the μGraph is the one-kernel-per-operator lowering of the program; nothing was measured',
+    },
+  };
+}
+
+/**
+ * WGSL and buffer plan from the μGraph, labelled with `program`'s names: an entry is keyed
+ * without names, so it may have been built from a program whose inputs were named differently.
+ */
+export function regenerate(ugraph: KernelGraph, program: Program): CompiledProgram {
+  return relabel(compile(program, { ugraph }).compiled, program);
+}
+
+function relabel(compiled: CompiledProgram, program: Program): CompiledProgram {
+  const inputs = program.inputSpecs;
+  const outputs = program.outputSpecs;
+  if (compiled.inputs.length !== inputs.length || compiled.outputs.length !== outputs.length) {
+    throw new Error(`${program.name}: the μGraph has ${compiled.inputs.length} inputs and ${compiled.outputs.length} outputs, `
+      + `the program ${inputs.length} and ${outputs.length}`);
+  }
+  return {
+    ...compiled,
+    name: program.name,
+    inputs: compiled.inputs.map((t, i) => ({ ...t, name: inputs[i]!.name })),
+    outputs: compiled.outputs.map((t, i) => ({ ...t, name: outputs[i]!.name })),
+  };
+}

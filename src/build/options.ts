@@ -1,0 +1,116 @@
+/**
+ * The options of the build plugin and of the `mugraph` cache commands (warm, verify,
+ * prune), and `resolveOptions`, the one place their defaults are applied. Both the plugin
+ * and the CLI resolve through it, so a module compiled by either gets the same cache key.
+ */
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { type TargetProfile, webgpuDefaults } from '../ugraph/target.js';
+
+/** A pattern on absolute module ids: a RegExp, a glob string, or a list of them. */
+export type FilterPattern = RegExp | string | Array<RegExp | string>;
+
+/**
+ * Search configuration, passed to the compiler and part of the cache key. A placeholder
+ * until the search lands: any JSON value (keys are sorted before hashing).
+ */
+export type SearchConfig = Readonly<Record<string, unknown>>;
+
+export interface MugraphOptions {
+  /** Project root; relative paths below resolve against it. @default process.cwd() (Vite: its `root`) */
+  root?: string;
+  /** Modules the plugin compiles. @default /\.tensor\.[cm]?[jt]s$/ */
+  include?: FilterPattern;
+  /** Modules it leaves alone. @default [/node_modules/] */
+  exclude?: FilterPattern;
+  /**
+   * The committed kernel lock: one JSON file per compiled program. Commit it so that CI
+   * and teammates build without searching. `false` keeps entries in the scratch cache only.
+   * @default '<root>/mugraph.lock'
+   */
+  lockDir?: string | false;
+  /** Scratch cache (safe to delete). @default '<root>/node_modules/.cache/mugraph', or $MUGRAPH_CACHE_DIR */
+  cacheDir?: string;
+  /** Search configuration (part of the cache key). @default {} */
+  search?: SearchConfig;
+  /** Target profile the kernels are compiled and validated for (part of the cache key). @default webgpuDefaults */
+  target?: TargetProfile;
+  /**
+   * Never compile: a program missing from the lock is an error naming the command that
+   * fixes it (`npx mugraph warm`), and a corrupt entry is an error instead of a rebuild.
+   * @default true when the CI environment variable is set (and not "false" or "0")
+   */
+  frozen?: boolean;
+  /**
+   * Run each newly compiled program on this machine's WebGPU adapter against the float64
+   * reference and record the errors (and timings) in its entry. @default false
+   */
+  profile?: boolean;
+  /** Called once per program built, with what the lock did. @default prints compiles and rebuilds to stderr */
+  onProgram?: (event: ProgramEvent) => void;
+}
+
+export interface ProgramEvent {
+  /** The tensor module (absolute). */
+  readonly file: string;
+  readonly exportName: string;
+  readonly programName: string;
+  readonly key: string;
+  /** 'hit': from the lock, nothing compiled; 'compiled': new entry; 'rebuilt': replaced a corrupt entry. */
+  readonly status: 'hit' | 'compiled' | 'rebuilt';
+  /** The lock entry file. */
+  readonly entryFile: string;
+  readonly kernels: number;
+  /** Why a rebuilt entry was replaced. */
+  readonly reason?: string;
+}
+
+export interface ResolvedOptions {
+  readonly root: string;
+  readonly include: FilterPattern;
+  readonly exclude: FilterPattern;
+  /** Absolute, or false when entries live only in the scratch cache. */
+  readonly lockDir: string | false;
+  readonly cacheDir: string;
+  readonly search: SearchConfig;
+  readonly target: TargetProfile;
+  readonly frozen: boolean;
+  readonly profile: boolean;
+  readonly onProgram: (event: ProgramEvent) => void;
+}
+
+export const DEFAULT_INCLUDE = /\.tensor\.[cm]?[jt]s$/;
+export const DEFAULT_EXCLUDE = [/node_modules/];
+export const DEFAULT_LOCK_DIR = 'mugraph.lock';
+export const DEFAULT_CACHE_DIR = join('node_modules', '.cache', 'mugraph');
+
+export function resolveOptions(options: MugraphOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const root = resolve(options.root ?? process.cwd());
+  const inRoot = (path: string) => (isAbsolute(path) ? path : resolve(root, path));
+  const lockDir = options.lockDir ?? DEFAULT_LOCK_DIR;
+  return Object.freeze({
+    root,
+    include: options.include ?? DEFAULT_INCLUDE,
+    exclude: options.exclude ?? DEFAULT_EXCLUDE,
+    lockDir: lockDir === false ? false : inRoot(lockDir),
+    cacheDir: inRoot(options.cacheDir ?? env.MUGRAPH_CACHE_DIR ?? DEFAULT_CACHE_DIR),
+    search: options.search ?? {},
+    target: options.target ?? webgpuDefaults,
+    frozen: options.frozen ?? isCI(env),
+    profile: options.profile ?? false,
+    onProgram: options.onProgram ?? ((event: ProgramEvent) => printProgramEvent(event, root)),
+  });
+}
+
+/** The default `onProgram`: one stderr line per compile or rebuild; hits are silent. */
+export function printProgramEvent(event: ProgramEvent, root: string): void {
+  if (event.status === 'hit') return;
+  const what = event.status === 'compiled' ? 'compiled' : `rebuilt (${event.reason ?? 'corrupt entry'})`;
+  process.stderr.write(`mugraph: ${what} ${event.programName} from ${relative(root, event.file)}: `
+    + `${event.kernels} kernel${event.kernels === 1 ? '' : 's'} -> ${relative(root, event.entryFile)}\n`);
+}
+
+/** The CI convention: `CI` set to anything but an explicit false. */
+export function isCI(env: NodeJS.ProcessEnv): boolean {
+  const value = env.CI;
+  return value !== undefined && value !== '' && value !== 'false' && value !== '0';
+}

@@ -1,0 +1,122 @@
+/**
+ * The kernel lock's core (src/cache/): options and their defaults, cache keys, entry
+ * validation (every kind of damage is a CorruptEntryError naming the file), atomic writes
+ * under parallel writers, the build of one module against the lock (hits, frozen misses,
+ * names relabelled on a shared entry) and the generated module's imports.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTensorModule, createBuildContext, ensureEntry, MissingEntryError, programKey } from '../../src/build/build-module.js';
+import { CorruptEntryError } from '../../src/cache/entry.js';
+import { type ProgramEvent, resolveOptions } from '../../src/build/options.js';
+import { KernelStore } from '../../src/cache/store.js';
+import { tensorProgram } from '../../src/index.js';
+import { webgpuDefaults } from '../../src/ugraph/target.js';
+
+const PROJECT = join(import.meta.dirname, '../../fixtures/projects/basic');
+const MODULE = join(PROJECT, 'src/model/small.tensor.ts');
+let scratch: string;
+beforeAll(async () => { scratch = await mkdtemp(join(tmpdir(), 'mugraph-cache-')); });
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+const scaled = (names = ['x', 'y'], c = 0.5) => tensorProgram('scaled', (g) => {
+  const x = g.input(names[0]!, [4, 8], 'f32');
+  const y = g.input(names[1]!, [4, 8], 'f32');
+  return { [names[0] === 'x' ? 'z' : 'out']: g.scale(g.add(x, y), c) };
+}).program;
+
+describe('resolveOptions', () => {
+  it('applies the documented defaults', () => {
+    const o = resolveOptions({ root: '/p' }, {});
+    expect(o).toMatchObject({ root: '/p', lockDir: '/p/mugraph.lock', cacheDir: '/p/node_modules/.cache/mugraph', frozen: false, profile: false, search: {} });
+    expect(o.target).toBe(webgpuDefaults);
+    expect(resolveOptions({ root: '/p', lockDir: false }, {}).lockDir).toBe(false);
+    expect(resolveOptions({ root: '/p' }, { MUGRAPH_CACHE_DIR: '/c' }).cacheDir).toBe('/c');
+  });
+
+  it('is frozen in CI unless told otherwise', () => {
+    expect(resolveOptions({}, { CI: 'true' }).frozen).toBe(true);
+    expect(resolveOptions({}, { CI: '1' }).frozen).toBe(true);
+    expect(resolveOptions({}, { CI: 'false' }).frozen).toBe(false);
+    expect(resolveOptions({ frozen: false }, { CI: 'true' }).frozen).toBe(false);
+  });
+});
+
+describe('cache keys', () => {
+  const options = resolveOptions({ root: '/p' }, {});
+  it('ignore names, and change with the program, the search config and the target', () => {
+    const key = programKey(scaled(), options);
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+    expect(programKey(scaled(['a', 'b']), options)).toBe(key);
+    expect(programKey(scaled(['x', 'y'], 0.25), options)).not.toBe(key);
+    expect(programKey(scaled(), resolveOptions({ root: '/p', search: { depth: 2 } }, {}))).not.toBe(key);
+    expect(programKey(scaled(), resolveOptions({ root: '/p', target: { ...webgpuDefaults, maxWorkgroupStorageBytes: 32768 } }, {}))).not.toBe(key);
+    // Key order in the configuration does not matter.
+    expect(programKey(scaled(), resolveOptions({ root: '/p', search: { a: 1, b: 2 } }, {})))
+      .toBe(programKey(scaled(), resolveOptions({ root: '/p', search: { b: 2, a: 1 } }, {})));
+  });
+});
+
+describe('entries', () => {
+  async function freshEntry(name: string) {
+    const context = createBuildContext(resolveOptions({ root: PROJECT, lockDir: join(scratch, name), frozen: false, onProgram: () => {} }, {}));
+    const built = await ensureEntry(scaled(), MODULE, context);
+    return { context, built, text: await readFile(built.file, 'utf8') };
+  }
+
+  it('round-trips, and every kind of damage is a CorruptEntryError naming the file', async () => {
+    const { context, built, text } = await freshEntry('damage');
+    expect(built.status).toBe('compiled');
+    expect((await context.store.read(built.key))?.entry).toEqual(built.entry);
+    const damages: Array<[string, RegExp]> = [
+      ['{"schema": 1,', /not valid JSON/],
+      [text.replace('"schema": 1', '"schema": 2'), /schema 2 is not 1/],
+      [text.replace(/"key": "\w+"/, '"key": "0123456789abcdef0123456789abcdef"'), /does not match its file name/],
+      [text.replace('"c": 0.5', '"c": 0.25'), /content hash mismatch/],
+      [text.replace('"method": "per-operator-lowering"', '"method": "reference-check"'), /content hash mismatch/],
+    ];
+    for (const [damaged, reason] of damages) {
+      await writeFile(built.file, damaged);
+      const read = context.store.read(built.key);
+      await expect(read).rejects.toThrow(CorruptEntryError);
+      await expect(read).rejects.toThrow(reason);
+      await expect(read).rejects.toThrow(built.file);
+    }
+  });
+
+  it('are written atomically: parallel writers of one key leave one complete file and no temporaries', async () => {
+    const { context, built } = await freshEntry('parallel');
+    const stores = Array.from({ length: 16 }, () => new KernelStore(context.store.dir, scratch));
+    await Promise.all(stores.map((s) => s.write(built.entry)));
+    expect(await readdir(context.store.dir)).toEqual([`${built.key}.json`]);
+    expect((await context.store.read(built.key))?.entry).toEqual(built.entry);
+  });
+});
+
+describe('buildTensorModule', () => {
+  it('compiles, then hits; frozen without an entry names the fix; renamed twins share an entry', async () => {
+    const events: ProgramEvent[] = [];
+    const options = (frozen: boolean) => resolveOptions({ root: PROJECT, lockDir: join(scratch, 'build'), frozen, onProgram: (e) => events.push(e) }, {});
+    await expect(buildTensorModule(MODULE, createBuildContext(options(true)))).rejects.toThrow(MissingEntryError);
+    await expect(buildTensorModule(MODULE, createBuildContext(options(true)))).rejects.toThrow('Run `npx mugraph warm src/model/small.tensor.ts`');
+
+    const first = await buildTensorModule(MODULE, createBuildContext(options(false)));
+    const second = await buildTensorModule(MODULE, createBuildContext(options(true)));
+    expect(events.map((e) => e.status)).toEqual(['compiled', 'compiled', 'hit', 'hit']);
+    expect(second.code).toBe(first.code);
+    expect(first.dependencies).toEqual(expect.arrayContaining([MODULE, join(PROJECT, 'src/model/shapes.ts')]));
+    // The generated module imports the runtime loader and nothing else.
+    expect([...first.code.matchAll(/^import .* from (.*);$/gm)].map((m) => m[1])).toEqual(['"mugraph/runtime"']);
+    expect(first.code).toMatch(/^export \{ program0 as default, program1 as rowNorm \};$/m);
+
+    const context = createBuildContext(options(false));
+    const original = await ensureEntry(scaled(), MODULE, context);
+    const renamed = await ensureEntry(scaled(['a', 'b']), MODULE, context);
+    expect(renamed.key).toBe(original.key);
+    expect(renamed.status).toBe('hit');
+    expect(renamed.compiled.inputs.map((t) => t.name)).toEqual(['a', 'b']);
+    expect(renamed.compiled.outputs.map((t) => t.name)).toEqual(['out']);
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * `mugraph warm`, `verify` and `prune` as a user runs them: bin/mugraph.js (dist/) in a copy
+ * of the fixture project. warm fills the lock (checking new entries on the adapter) and is
+ * a no-op the second time; verify re-runs the entries and catches a tampered one; prune
+ * deletes an entry no module references.
+ */
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, ROOT } from '../plugin/dist.js';
+
+const run = promisify(execFile);
+let project: string;
+
+beforeAll(async () => {
+  ensureBuilt();
+  project = await mkdtemp(join(tmpdir(), 'mugraph-cli-'));
+  await cp(join(ROOT, 'fixtures/projects/basic/src'), join(project, 'src'), { recursive: true });
+  await rm(join(project, 'src/model/broken.tensor.ts'));
+});
+afterAll(() => rm(project, { recursive: true, force: true }));
+
+async function mugraph(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run('node', [join(ROOT, 'bin/mugraph.js'), ...args], { cwd: project, env: { ...process.env, CI: '' } });
+    return { code: 0, out: stdout };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+describe('mugraph warm / verify / prune', () => {
+  it('warm fills the lock once, checking new entries against the reference', async () => {
+    const first = await mugraph('warm');
+    expect(first.code, first.out).toBe(0);
+    expect(first.out).toMatch(/compiled {2}scaled_sum \[export default\] {2}2 kernels .* checked f32 /);
+    expect(first.out).toContain('2 programs: 2 compiled, 0 already locked, 0 rebuilt; lock: mugraph.lock');
+    const entries = await readdir(join(project, 'mugraph.lock'));
+    expect(entries).toHaveLength(2);
+    const entry = JSON.parse(await readFile(join(project, 'mugraph.lock', entries[0]!), 'utf8')) as { verification: { method: string; pass: boolean } };
+    expect(entry.verification).toMatchObject({ method: 'reference-check', pass: true });
+
+    const second = await mugraph('warm', 'src/**/*.tensor.ts');
+    expect(second.out).toContain('2 programs: 0 compiled, 2 already locked, 0 rebuilt');
+  });
+
+  it('verify re-runs every entry and fails on a tampered one', async () => {
+    const ok = await mugraph('verify');
+    expect(ok.code, ok.out).toBe(0);
+    expect(ok.out).toContain('2 entries: 2 verified on the adapter, 0 failed');
+
+    const [victim] = await readdir(join(project, 'mugraph.lock'));
+    const file = join(project, 'mugraph.lock', victim!);
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('"schema": 1,', '"schema": 1, "extra": true,'));
+    const bad = await mugraph('verify');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain(`${file}: corrupt or modified lock entry: content hash mismatch`);
+    await writeFile(file, text);
+  });
+
+  it('prune deletes only the entries no module references', async () => {
+    const orphan = join(project, 'mugraph.lock', `${'0'.repeat(32)}.json`);
+    await writeFile(orphan, '{}');
+    const dry = await mugraph('prune', '--dry-run');
+    expect(dry.out).toContain(`would delete mugraph.lock/${'0'.repeat(32)}.json`);
+    expect(await readdir(join(project, 'mugraph.lock'))).toHaveLength(3);
+    const done = await mugraph('prune');
+    expect(done.code, done.out).toBe(0);
+    expect(done.out).toContain('1 modules, 2 entries referenced, 1 pruned');
+    expect(await readdir(join(project, 'mugraph.lock'))).toHaveLength(2);
+  });
+});

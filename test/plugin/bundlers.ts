@@ -1,0 +1,85 @@
+/**
+ * Runs one build of the fixture project through a bundler's JavaScript API, with the config
+ * from fixtures/projects/basic/configs/<bundler>.config.js (which imports the plugin from
+ * its published entry, `mugraph/<bundler>`, i.e. from dist/). Resolves to the output file;
+ * a failed build rejects with every error message the bundler reported, joined.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { MugraphOptions } from '../../src/build/options.js';
+
+export const BUNDLERS = ['vite', 'rollup', 'rolldown', 'esbuild', 'webpack', 'rspack'] as const;
+export type Bundler = (typeof BUNDLERS)[number];
+
+export const PROJECT = join(import.meta.dirname, '../../fixtures/projects/basic');
+
+export interface BuildRequest {
+  /** Entry, relative to the project: src/main.js or src/broken.js. */
+  readonly entry: string;
+  readonly outDir: string;
+  readonly options: MugraphOptions;
+}
+
+type ConfigFactory = (args: { root: string; entry: string; outDir: string; options: MugraphOptions }) => Record<string, unknown>;
+
+export async function buildWith(bundler: Bundler, request: BuildRequest): Promise<string> {
+  const configUrl = pathToFileURL(join(PROJECT, 'configs', `${bundler}.config.js`)).href;
+  const factory = ((await import(/* @vite-ignore */ configUrl)) as { default: ConfigFactory }).default;
+  const config = factory({ root: PROJECT, entry: join(PROJECT, request.entry), outDir: request.outDir, options: request.options });
+  await RUNNERS[bundler](config);
+  return join(request.outDir, 'main.js');
+}
+
+type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const RUNNERS: Record<Bundler, (config: Config) => Promise<void>> = {
+  async vite(config) {
+    const { build } = await import('vite');
+    await build(config);
+  },
+  async rollup(config) {
+    const { rollup } = await import('rollup');
+    const bundle = await rollup(config);
+    await bundle.write(config.output);
+    await bundle.close();
+  },
+  async rolldown(config) {
+    const { rolldown } = await import('rolldown');
+    const bundle = await rolldown(config);
+    await bundle.write(config.output);
+    await bundle.close();
+  },
+  async esbuild(config) {
+    const esbuild = await import('esbuild');
+    await esbuild.build(config as import('esbuild').BuildOptions);
+  },
+  async webpack(config) {
+    const { default: webpack } = await import('webpack');
+    await runCompiler(webpack(config as never) as unknown as Compiler);
+  },
+  async rspack(config) {
+    const { rspack } = await import('@rspack/core');
+    await runCompiler(rspack(config as never) as unknown as Compiler);
+  },
+};
+
+interface Compiler {
+  run(callback: (error: Error | null, stats?: { hasErrors(): boolean; toJson(options: unknown): { errors?: { message: string }[] } }) => void): void;
+  close(callback: () => void): void;
+}
+
+/** webpack and Rspack report module errors in stats, not as a rejected run. */
+function runCompiler(compiler: Compiler): Promise<void> {
+  return new Promise((resolve, reject) => {
+    compiler.run((error, stats) => {
+      compiler.close(() => {
+        if (error) return reject(error);
+        if (stats?.hasErrors()) {
+          const messages = stats.toJson({ all: false, errors: true }).errors?.map((e) => e.message) ?? [];
+          return reject(new Error(messages.join('\n')));
+        }
+        resolve();
+      });
+    });
+  });
+}

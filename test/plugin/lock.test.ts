@@ -1,0 +1,78 @@
+/**
+ * The lock as a build sees it, through real bundlers (the plugin from dist/): a frozen build
+ * with a missing entry fails naming the command that fixes it; a tampered entry fails a
+ * frozen build naming the file, and is rebuilt (and reported) otherwise; Vite's dev server
+ * hot-updates a tensor module when a file it imports changes.
+ */
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MugraphOptions, ProgramEvent } from '../../src/build/options.js';
+import { buildWith, PROJECT } from './bundlers.js';
+import { ensureBuilt } from './dist.js';
+
+let scratch: string;
+beforeAll(async () => {
+  ensureBuilt();
+  scratch = await mkdtemp(join(tmpdir(), 'mugraph-lock-'));
+});
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+function optionsIn(dir: string, extra: MugraphOptions = {}): MugraphOptions {
+  return { root: PROJECT, lockDir: join(dir, 'lock'), cacheDir: join(dir, 'cache'), ...extra };
+}
+
+describe.each(['rollup', 'esbuild'] as const)('%s', (bundler) => {
+  it('a frozen build with no lock entry fails, naming the command that fixes it', async () => {
+    const dir = join(scratch, bundler, 'frozen');
+    const build = buildWith(bundler, { entry: 'src/main.js', outDir: join(dir, 'out'), options: optionsIn(dir, { frozen: true }) });
+    await expect(build).rejects.toThrow(/program "scaled_sum" has no kernel lock entry .*Run `npx mugraph warm src\/model\/small\.tensor\.ts`/s);
+  });
+
+  it('detects a tampered entry: a frozen build fails naming the file, a normal build rebuilds it', async () => {
+    const dir = join(scratch, bundler, 'tampered');
+    const events: ProgramEvent[] = [];
+    const options = optionsIn(dir, { frozen: false, onProgram: (e) => events.push(e) });
+    await buildWith(bundler, { entry: 'src/main.js', outDir: join(dir, 'out'), options });
+    const victim = events.find((e) => e.programName === 'scaled_sum')!.entryFile;
+    const text = await readFile(victim, 'utf8');
+    await writeFile(victim, text.replace('"c": 0.5', '"c": 0.25')); // a plausible hand edit of the μGraph
+
+    const frozen = buildWith(bundler, { entry: 'src/main.js', outDir: join(dir, 'out'), options: { ...options, frozen: true } });
+    await expect(frozen).rejects.toThrow(new RegExp(`${victim.replaceAll('.', '\\.')}: corrupt or modified lock entry: content hash mismatch.*npx mugraph warm`, 's'));
+
+    events.length = 0;
+    await buildWith(bundler, { entry: 'src/main.js', outDir: join(dir, 'out'), options });
+    expect(events.map((e) => e.status)).toEqual(['rebuilt', 'hit']);
+    expect(events[0]!.reason).toMatch(/content hash mismatch/);
+    expect(JSON.parse(await readFile(victim, 'utf8')).ugraph).toEqual(JSON.parse(text).ugraph);
+  });
+});
+
+describe('vite dev server', () => {
+  it('hot-updates the tensor module when a file it imports changes', async () => {
+    const { createServer } = await import('vite');
+    const { default: mugraph } = (await import('mugraph/vite' as string)) as { default: (o: MugraphOptions) => import('vite').Plugin };
+    const root = join(scratch, 'hmr');
+    await cp(join(PROJECT, 'src'), join(root, 'src'), { recursive: true });
+    const server = await createServer({
+      root, configFile: false, logLevel: 'silent', server: { middlewareMode: true, hmr: false, watch: null },
+      plugins: [mugraph({ lockDir: join(root, 'lock'), frozen: false, onProgram: () => {} })],
+    });
+    try {
+      const tensorFile = join(root, 'src/model/small.tensor.ts');
+      const result = await server.transformRequest('/src/model/small.tensor.ts');
+      expect(result?.code).toContain('loadCompiled');
+      const plugin = server.config.plugins.find((p) => p.name === 'mugraph')!;
+      const hot = plugin.handleHotUpdate as (ctx: unknown) => Promise<{ file: string | null }[]> | { file: string | null }[] | undefined;
+      const context = (file: string) => ({ file, server, modules: [], timestamp: Date.now(), read: () => readFile(file, 'utf8') });
+      const updated = await hot.call({}, context(join(root, 'src/model/shapes.ts')));
+      expect(updated?.map((m) => m.file)).toEqual([tensorFile]);
+      expect(await hot.call({}, context(join(root, 'src/main.js')))).toBeUndefined();
+      expect((await readdir(join(root, 'lock'))).length).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+});
