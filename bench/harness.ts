@@ -1,0 +1,141 @@
+/**
+ * The in-process benchmark: on one WebGPU device, measure the adapter (microkernels.ts),
+ * then for each workload × batch × variant × system prepare the system's kernels, time
+ * them (gpu-runner.ts, measure.ts) and judge their output against the cached float64
+ * reference. A failing cell becomes a row with `error`; the run goes on.
+ */
+import { createNodeDevice } from '../src/gpu/node-device.js';
+import { compareToReference, TOLERANCE } from '../src/reference/compare.js';
+import type { Variant } from '../src/runtime/types.js';
+import { ProgramRunner } from './gpu-runner.js';
+import { measure } from './measure.js';
+import { measureAdapter, type AdapterFigures, type MicrokernelOptions } from './microkernels.js';
+import { referenceFor } from './reference.js';
+import type { BenchHeader, BenchRow } from './results.js';
+import { withRoofline } from './results.js';
+import { minimalBytes, programFlops } from './roofline.js';
+import { isSkipped, type BenchSystem } from './systems.js';
+import { loadWorkload, workloadLabel, type BenchWorkload, type Shapes, type WorkloadName } from './workloads.js';
+
+export interface BenchOptions {
+  readonly workloads: readonly WorkloadName[];
+  readonly batches: readonly number[];
+  readonly variants: readonly Variant[];
+  readonly systems: readonly BenchSystem[];
+  readonly shapes: Shapes;
+  readonly warmup: number;
+  readonly reps: number;
+  readonly microkernels: MicrokernelOptions;
+  /** Progress lines (stderr in the CLI); silent by default. */
+  readonly log?: (line: string) => void;
+}
+
+export interface BenchRun {
+  readonly header: BenchHeader;
+  readonly rows: readonly BenchRow[];
+}
+
+export const METHOD = 'median of reps calls after warm-up; resident inputs uploaded once, per-call inputs uploaded each call; '
+  + 'wall = upload + dispatch + read-back (f16 decode not timed); kernel = GPU timestamps from the first pass begin to the last pass end; '
+  + 'relErr = relative L2 error against a float64 reference on the f32 inputs (f16 includes input rounding)';
+
+/** A row's fields that depend only on the workload and variant (sizes, tolerance). */
+export function baseRow(workload: BenchWorkload, system: string, variant: Variant): Omit<BenchRow, 'medianMs' | 'kernelMs' | 'wallMs' | 'runs' | 'relErr' | 'pass'> {
+  return {
+    workload: workload.name,
+    batch: workload.batch,
+    shapes: workload.shapes,
+    system,
+    variant,
+    tolerance: TOLERANCE[variant],
+    bytes: minimalBytes(workload.program, variant),
+    flops: programFlops(workload.program),
+    rooflineMs: 0,
+    rooflineBound: 'memory',
+    rooflineFraction: null,
+    wallRooflineFraction: null,
+  };
+}
+
+export function failedRow(workload: BenchWorkload, system: string, variant: Variant, error: string): BenchRow {
+  return { ...baseRow(workload, system, variant), medianMs: null, kernelMs: null, wallMs: null, runs: 0, relErr: null, pass: false, error };
+}
+
+async function benchCell(
+  device: GPUDevice, workload: BenchWorkload, variant: Variant, system: BenchSystem, options: BenchOptions, expected: Float64Array,
+): Promise<BenchRow> {
+  const prepared = await system.prepare(workload, variant, device);
+  if (isSkipped(prepared)) return failedRow(workload, system.name, variant, `skipped: ${prepared.skipped}`);
+  let runner: ProgramRunner;
+  try {
+    runner = new ProgramRunner(device, workload, variant, prepared);
+  } catch (error) {
+    prepared.destroy();
+    throw error;
+  }
+  try {
+    const m = await measure(() => runner.runOnce(), options);
+    const comparison = compareToReference(runner.output(), expected, variant);
+    return {
+      ...baseRow(workload, system.name, variant),
+      medianMs: m.kernelMs ?? m.wallMs,
+      kernelMs: m.kernelMs,
+      wallMs: m.wallMs,
+      runs: m.runs,
+      load1: m.load1,
+      wallRunsMs: m.wallRunsMs,
+      relErr: comparison.relL2Error,
+      pass: comparison.pass,
+    };
+  } finally {
+    runner.destroy();
+  }
+}
+
+export async function runBenchmarks(options: BenchOptions): Promise<BenchRun> {
+  const log = options.log ?? (() => {});
+  const gpu = await createNodeDevice();
+  try {
+    const { device } = gpu;
+    log(`adapter: ${gpu.adapterInfo}`);
+    const figures: AdapterFigures = await measureAdapter(device, options.microkernels);
+    log(`copy ${figures.copyGBps.toFixed(2)} GB/s, fma ${figures.fmaGflops.toFixed(1)} GFLOP/s`);
+    const rows: BenchRow[] = [];
+    const referenceSeconds: Record<string, number> = {};
+    const batches = options.shapes === 'small' ? [1] : options.batches;
+    for (const name of options.workloads) {
+      for (const batch of batches) {
+        const workload = await loadWorkload(name, batch, options.shapes);
+        const label = workloadLabel(workload);
+        const reference = referenceFor(workload);
+        referenceSeconds[label] = reference.seconds;
+        log(`${label}: reference ${reference.cached ? 'from cache' : `${reference.seconds.toFixed(1)} s`}`);
+        const expected = reference.outputs[workload.program.outputs[0]!.name]!;
+        for (const variant of options.variants) {
+          for (const system of options.systems) {
+            const row = await benchCell(device, workload, variant, system, options, expected)
+              .catch((error: unknown) => failedRow(workload, system.name, variant, error instanceof Error ? error.message : String(error)));
+            log(`${label} ${variant} ${system.name}: ${row.error ?? `${row.medianMs?.toFixed(2)} ms (wall ${row.wallMs?.toFixed(2)}), rel err ${row.relErr?.toExponential(2)}`}`);
+            rows.push(withRoofline(row, figures));
+          }
+        }
+      }
+    }
+    const header: BenchHeader = {
+      date: new Date().toISOString(),
+      adapter: gpu.adapterInfo,
+      node: process.version,
+      timestamps: device.features.has('timestamp-query'),
+      copyGBps: figures.copyGBps,
+      fmaGflops: figures.fmaGflops,
+      microkernels: figures.runs,
+      method: METHOD,
+      warmup: options.warmup,
+      reps: options.reps,
+      referenceSeconds,
+    };
+    return { header, rows };
+  } finally {
+    gpu.destroy();
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Smoke test of the benchmark harness (bench/): runs it in-process in quick mode (the
+ * small twins of the six workloads, both variants, per-op system, 2 reps) and checks the
+ * shape of the rows and that every result is within the comparison tolerance. Timings
+ * are not asserted: they depend on the machine.
+ */
+import { describe, expect, it } from 'vitest';
+import { runBenchmarks } from '../bench/harness.js';
+import { QUICK_MICROKERNELS } from '../bench/microkernels.js';
+import { markdownReport, textTable } from '../bench/report.js';
+import { mergeResults } from '../bench/results.js';
+import { perOpSystem } from '../bench/systems.js';
+import { WORKLOAD_NAMES } from '../bench/workloads.js';
+
+describe('bench harness (quick mode)', () => {
+  it('times every small workload in both variants and matches the reference', async () => {
+    const run = await runBenchmarks({
+      workloads: WORKLOAD_NAMES,
+      batches: [1],
+      variants: ['f16', 'f32'],
+      systems: [perOpSystem],
+      shapes: 'small',
+      warmup: 1,
+      reps: 2,
+      microkernels: { ...QUICK_MICROKERNELS, reps: 1 },
+    });
+    expect(run.header.copyGBps).toBeGreaterThan(0);
+    expect(run.header.fmaGflops).toBeGreaterThan(0);
+    expect(run.header.adapter).not.toBe('');
+    expect(run.rows).toHaveLength(WORKLOAD_NAMES.length * 2);
+    for (const row of run.rows) {
+      const where = `${row.workload} ${row.variant}`;
+      if (row.error?.startsWith('skipped')) continue; // e.g. an adapter without shader-f16
+      expect(row.error, where).toBeUndefined();
+      expect(row).toMatchObject({ batch: 1, shapes: 'small', system: 'per-op', runs: 2 });
+      for (const key of ['medianMs', 'wallMs', 'relErr', 'rooflineMs', 'rooflineFraction', 'bytes', 'flops'] as const) {
+        expect(row[key], `${where} ${key}`).toEqual(expect.any(Number));
+      }
+      expect(row.relErr!, where).toBeLessThanOrEqual(row.tolerance);
+      expect(row.pass, where).toBe(true);
+    }
+    const results = mergeResults(undefined, run.header, run.rows);
+    expect(markdownReport(results)).toContain('| gqa | small | f16 |');
+    expect(textTable(results.rows).split('\n')).toHaveLength(run.rows.length + 1);
+  });
+});
