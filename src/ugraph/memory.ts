@@ -13,9 +13,16 @@
  * - within a region every tensor counts, with no lifetime sharing or register
  *   residency assumed (codegen may do better, never worse);
  * - constants are rank-0 immediates and count nothing.
+ *
+ * Given the kernel's thread config, the rule counts what codegen actually places in
+ * workgroup memory (residency.ts, which codegen's plan uses too): tensors kept inline,
+ * in registers or streamed from storage count nothing, and a block with row reductions
+ * counts one f32 of scratch per invocation in each region. Without it, every tensor counts.
  */
 import { numel } from '../ir/shape.js';
 import type { BlockGraph } from './block-graph.js';
+import { blockResidency } from './residency.js';
+import type { ThreadConfig } from './thread-config.js';
 
 export const WORKGROUP_BYTES_PER_ELEMENT = 4;
 
@@ -30,15 +37,23 @@ export interface WorkgroupMemory {
   readonly total: number;
 }
 
-export function workgroupMemory(block: BlockGraph): WorkgroupMemory {
+export function workgroupMemory(block: BlockGraph, thread?: ThreadConfig): WorkgroupMemory {
+  const residency = thread && blockResidency(block, thread).residency;
+  const scratch = thread && hasRowReduction(block) ? thread.invocations * WORKGROUP_BYTES_PER_ELEMENT : 0;
   let accumulators = 0;
-  let loopBody = 0;
-  let epilogue = 0;
-  for (const tensor of block.tensors) {
+  let loopBody = scratch;
+  let epilogue = scratch;
+  for (const [id, tensor] of block.tensors.entries()) {
+    if (residency && residency[id] !== 'workgroup') continue;
     const bytes = numel(tensor.shape) * WORKGROUP_BYTES_PER_ELEMENT;
     if (tensor.phase === 'pre') loopBody += bytes;
     else if (tensor.op?.op === 'accum') accumulators += bytes;
     else if (tensor.phase === 'post') epilogue += bytes;
   }
   return Object.freeze({ accumulators, loopBody, epilogue, total: accumulators + Math.max(loopBody, epilogue) });
+}
+
+/** Reductions along a row (reduce ops, sum-over-last-dim accumulators) may use per-invocation scratch. */
+function hasRowReduction(block: BlockGraph): boolean {
+  return block.ops.some((op) => op.op === 'reduce' || (op.op === 'accum' && op.kind === 'sumLastDim'));
 }

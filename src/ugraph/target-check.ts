@@ -35,7 +35,7 @@ export function targetProblems(graph: KernelGraph, target: TargetProfile = webgp
         report(`${where} > block`, `grid.${GRID_AXES[axis]} = ${size} exceeds maxComputeWorkgroupsPerDimension ${target.maxWorkgroupsPerDimension}`);
       }
     });
-    const memory = workgroupMemory(node.block);
+    const memory = workgroupMemory(node.block, node.thread);
     if (memory.total > target.maxWorkgroupStorageBytes) {
       report(
         `${where} > block`,

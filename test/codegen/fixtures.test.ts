@@ -7,9 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { UGRAPH_FIXTURES } from '../../fixtures/ugraphs/index.js';
 import { compileKernelGraph } from '../../src/codegen/ugraph/index.js';
+import { planKernel } from '../../src/codegen/ugraph/plan.js';
 import { evaluateReference } from '../../src/reference/interpreter.js';
 import { randomInputs } from '../../src/reference/random.js';
 import { evaluateKernelGraph } from '../../src/ugraph/interpreter.js';
+import { workgroupMemory } from '../../src/ugraph/memory.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectGpuMatches, relativeMaxError } from './helpers.js';
 
@@ -25,6 +27,16 @@ describe.each(UGRAPH_FIXTURES.map((f) => [f.benchmark, f] as const))('%s (small 
       const actual = evaluateKernelGraph(graph, inputs);
       for (const output of program.outputSpecs) {
         expect(relativeMaxError(actual[output.name]!, expected[output.name]!), `${output.name}, seed ${seed}`).toBeLessThan(1e-9);
+      }
+    }
+  });
+
+  it('codegen allocates no more workgroup memory than the thread-aware rule (small twin and b = 1, 8)', () => {
+    for (const { graph: g } of [fixture.small(), fixture.full(1), fixture.full(8)]) {
+      for (const { node } of g.customKernels) {
+        const allocated = planKernel(node.block, node.thread).workgroupElements * 4;
+        expect(allocated).toBeLessThanOrEqual(Math.max(4, workgroupMemory(node.block, node.thread).total));
+        expect(workgroupMemory(node.block, node.thread).total).toBeLessThanOrEqual(workgroupMemory(node.block).total);
       }
     }
   });

@@ -23,6 +23,11 @@ export interface TensorAccess {
   value(id: number, shape: Shape, index: Index): string;
   /** The `wg[...]` reference of workgroup tensor `id` at `index` of its own shape (or one it broadcasts to). */
   slot(id: number, shape: Shape, index: Index): string;
+  /**
+   * A vec`width`<f32> of `id` at `coords` and the next width - 1 elements along the last dim:
+   * one vector load through the iterator's vector alias when it has one, else `width` scalars.
+   */
+  vector(id: number, shape: Shape, coords: readonly string[], width: number): string;
 }
 
 /** Per iterator: its storage binding and the name of the u32 `let` holding its tile's first element. */
@@ -31,6 +36,8 @@ export interface IteratorSource {
   readonly base: string;
   /** Row-major strides of the storage tensor. */
   readonly strides: readonly number[];
+  /** A binding of the same buffer as array<vecN<T>>, when the kernel reads this tile in vectors (custom-kernel.ts). */
+  readonly vector?: { readonly name: string; readonly width: number };
 }
 
 export function tensorAccess(plan: KernelPlan, variant: Variant, iterators: readonly IteratorSource[]): TensorAccess {
@@ -57,7 +64,19 @@ export function tensorAccess(plan: KernelPlan, variant: Variant, iterators: read
         return opExpression(block.tensors[id]!.op!, (x) => value(x, shape, index), id);
     }
   };
-  return { value, slot };
+  const vector = (id: number, shape: Shape, coords: readonly string[], width: number): string => {
+    const storage = plan.storage[id]!;
+    const it = iterators[id];
+    if (storage.kind === 'direct' && it?.vector?.width === width) {
+      const at = offset(0, shape, broadcastStrides(shape, shapeOf(id), it.strides), { coords });
+      return `vec${width}<f32>(${it.vector.name}[(${at === '0u' ? it.base : `${it.base} + ${at}`}) / ${u32(width)}])`;
+    }
+    const last = coords.length - 1;
+    const parts = Array.from({ length: width }, (_, c) =>
+      value(id, shape, { coords: coords.map((x, d) => (d === last && c > 0 ? `${x} + ${u32(c)}` : x)) }));
+    return `vec${width}<f32>(${parts.join(', ')})`;
+  };
+  return { value, slot, vector };
 }
 
 /** The f32 expression of elementwise (or constant) op `op` of tensor `id`, given its operands' expressions. */

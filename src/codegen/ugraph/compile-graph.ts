@@ -14,7 +14,7 @@ import { elementwiseKernel, type ElementwiseFn, type ElementwiseOperand } from '
 import { concatSliceKernel, transposeKernel } from '../wgsl/layout.js';
 import { matmulKernel } from '../wgsl/matmul.js';
 import { reduceKernel } from '../wgsl/reduce.js';
-import { customKernelSource } from './custom-kernel.js';
+import { customKernelSource, vectorAliases } from './custom-kernel.js';
 
 /** The storage of one kernel-graph tensor (by id), or an output's private copy. */
 interface Value {
@@ -129,9 +129,10 @@ function nodeSteps(graph: KernelGraph, node: KernelNode, index: number, ctx: Con
     }
     case 'custom': {
       const inputs = node.inputs.map((id) => ({ shape: shapeOf(id), dtype: graph.tensors[id]!.dtype }));
+      const aliased = vectorAliases(node, inputs).map(({ input }) => node.inputs[input]!);
       return [{
         name: `custom #${index}`,
-        reads: node.inputs.map(ctx.storageOf),
+        reads: [...node.inputs, ...aliased].map(ctx.storageOf),
         writes: outIds.map((id) => ctx.values[id]!),
         source: (v: Variant) => customKernelSource(node, inputs, v),
       }];

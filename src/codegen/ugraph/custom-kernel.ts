@@ -16,7 +16,9 @@ import { numel } from '../../ir/shape.js';
 import type { ElementType, Variant } from '../../runtime/types.js';
 import { GRID_AXES } from '../../ugraph/grid.js';
 import type { CustomKernelNode } from '../../ugraph/kernel-ops.js';
-import { type Binding, kernelHeader, type KernelSource, load, rowMajorStrides, store, stridedIndex, u32 } from '../wgsl/common.js';
+import {
+  type Binding, kernelHeader, type KernelSource, load, rowMajorStrides, storageType, store, stridedIndex, u32,
+} from '../wgsl/common.js';
 import { type IteratorSource, tensorAccess } from './access.js';
 import { Code, forEachElement } from './code.js';
 import {
@@ -30,14 +32,42 @@ export interface StorageTensor {
   readonly dtype: ElementType;
 }
 
-/** Bindings: the kernel's inputs (iterator order), then one per saver. */
+/**
+ * Inputs that the kernel also reads as array<vecN<T>> (the B operands of vectorized matmuls,
+ * when every offset into them is a multiple of N): each gets a second, read-only binding
+ * of the same buffer, after the inputs. compile-graph.ts binds them in this order.
+ */
+export function vectorAliases(node: CustomKernelNode, inputs: readonly StorageTensor[]): { input: number; width: number }[] {
+  const plan = planKernel(node.block, node.thread);
+  return [...plan.vectorOperands]
+    .filter(([k, width]) => vectorAligned(node, k, inputs[k]!.shape, width))
+    .map(([input, width]) => ({ input, width }));
+}
+
+function vectorAligned(node: CustomKernelNode, k: number, shape: readonly number[], width: number): boolean {
+  const { block } = node;
+  const spec = block.inputs[k]!;
+  const strides = rowMajorStrides(shape);
+  const offsets = [
+    ...spec.imap.flatMap((dim, axis) => (dim === null ? [] : [(shape[dim]! / block.grid[axis]!) * strides[dim]!])),
+    ...(spec.fmap === null ? [] : [block.tensors[k]!.shape[spec.fmap]! * strides[spec.fmap]!]),
+    ...strides.slice(0, -1),
+    shape.at(-1)!,
+  ];
+  return offsets.every((o) => o % width === 0);
+}
+
+/** Bindings: the kernel's inputs (iterator order), their vector aliases, then one per saver. */
 export function customKernelSource(node: CustomKernelNode, inputs: readonly StorageTensor[], variant: Variant): KernelSource {
   const { block, thread } = node;
   const plan = planKernel(block, thread);
+  const aliases = vectorAliases(node, inputs);
   const bindings: Binding[] = [
     ...inputs.map((t, k): Binding => ({ name: `in${k}`, dtype: t.dtype, access: 'read' })),
+    ...aliases.map(({ input }): Binding => ({ name: `in${input}v`, dtype: inputs[input]!.dtype, access: 'read' })),
     ...block.outputs.map((saver, k): Binding => ({ name: `out${k}`, dtype: saver.dtype, access: 'read_write' })),
   ];
+  const outputBindings = bindings.slice(inputs.length + aliases.length);
   const code = new Code();
   const iterators = block.inputs.map((spec, k): IteratorSource => {
     const shape = inputs[k]!.shape;
@@ -48,7 +78,9 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
       return [`wid.${GRID_AXES[axis]} * ${u32(share)}`];
     });
     code.line(`let base${k} = ${terms.length === 0 ? '0u' : terms.join(' + ')};`);
-    return { binding: bindings[k]!, base: spec.fmap === null ? `base${k}` : `tile${k}`, strides };
+    const alias = aliases.find((x) => x.input === k);
+    const vector = alias && { name: `in${k}v`, width: alias.width };
+    return { binding: bindings[k]!, base: spec.fmap === null ? `base${k}` : `tile${k}`, strides, ...(vector ? { vector } : {}) };
   });
   const ctx: EmitContext = { plan, access: tensorAccess(plan, variant, iterators), code };
   declareRegisterAccumulators(ctx);
@@ -93,9 +125,14 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     return block.tensors[id]!.phase === 'post' && op.op !== 'accum' && staged(id) ? [id] : [];
   });
   emitSteps(ctx, [], epilogue, iterators, variant);
-  emitSavers(ctx, bindings.slice(inputs.length), variant);
+  emitSavers(ctx, outputBindings, variant);
 
-  const wgsl = `${kernelHeader(variant, bindings)}
+  let header = kernelHeader(variant, bindings);
+  for (const { input, width } of aliases) {
+    const type = storageType(variant, inputs[input]!.dtype);
+    header = header.replace(`in${input}v: array<${type}>;`, `in${input}v: array<vec${width}<${type}>>;`);
+  }
+  const wgsl = `${header}
 
 var<workgroup> wg: array<f32, ${plan.workgroupElements}>;
 

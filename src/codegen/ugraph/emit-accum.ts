@@ -13,24 +13,37 @@ import type { AccumSpec } from '../../ugraph/block-ops.js';
 import { u32 } from '../wgsl/common.js';
 import { coordinates, type Index } from './access.js';
 import { forEachElement } from './code.js';
-import { emitMatmulTiles, emitRowReduction, type EmitContext, matmulTileCount, matmulTileOutputs } from './emit-ops.js';
-import { registerTile } from './plan.js';
+import { component, emitMatmulTiles, emitRowReduction, type EmitContext, matmulTileCount, matmulTileOutputs } from './emit-ops.js';
+import { matmulVectorWidth, registerTile } from './plan.js';
 
 /** Register slots of a fused matmul: tile t = lid + slot·invocations. */
 function slots(ctx: EmitContext, matmul: number): number {
   return Math.ceil(matmulTileCount(ctx.plan, matmul) / ctx.plan.thread.invocations);
 }
 
-const register = (acc: number, slot: number, i: number, j: number) => `acc${acc}_${slot}_${i}_${j}`;
+/** The register tile of a fused matmul and its vector width (register rows are vectors of that width). */
+function tileOf(ctx: EmitContext, matmul: number): { rows: number; cols: number; width: number } {
+  const [m, n] = ctx.plan.block.tensors[matmul]!.shape.slice(-2) as [number, number];
+  const tile = registerTile(ctx.plan.thread, m, n);
+  return { ...tile, width: matmulVectorWidth(ctx.plan.thread, tile.cols) };
+}
+
+/** Register vector g of row i of slot `slot`'s tile. */
+const registerVector = (acc: number, slot: number, i: number, g: number) => `acc${acc}_${slot}_${i}_${g}`;
+
+/** The scalar register holding output (i, j) of a fused matmul's tile. */
+function register(ctx: EmitContext, acc: number, matmul: number, slot: number, i: number, j: number): string {
+  const { width } = tileOf(ctx, matmul);
+  return component(registerVector(acc, slot, i, Math.floor(j / width)), width, j % width);
+}
 
 /** Declares the register accumulators of the fused matmuls (before the loop). */
 export function declareRegisterAccumulators(ctx: EmitContext): void {
   for (const [acc, matmul] of ctx.plan.fusedMatmul) {
-    const shape = ctx.plan.block.tensors[matmul]!.shape;
-    const [m, n] = shape.slice(-2) as [number, number];
-    const tile = registerTile(ctx.plan.thread, m, n);
+    const { rows, cols, width } = tileOf(ctx, matmul);
+    const type = width === 1 ? 'f32' : `vec${width}<f32>`;
     for (let s = 0; s < slots(ctx, matmul); s++) {
-      for (let i = 0; i < tile.rows; i++) for (let j = 0; j < tile.cols; j++) ctx.code.line(`var ${register(acc, s, i, j)} = 0.0;`);
+      for (let i = 0; i < rows; i++) for (let g = 0; g < cols / width; g++) ctx.code.line(`var ${registerVector(acc, s, i, g)} = ${type}();`);
     }
   }
 }
@@ -78,11 +91,14 @@ export function emitAccumulatorUpdates(ctx: EmitContext): void {
     const matmul = plan.fusedMatmul.get(id);
     if (matmul !== undefined) {
       forEachSlot(ctx, matmul, (s) => {
-        emitMatmulTiles(ctx, matmul, (body) => body(), (outputs) => {
+        emitMatmulTiles(ctx, matmul, (body) => body(), ({ outputs, vectors }) => {
+          if (op.rescaleBy === undefined) {
+            vectors.forEach((row, r) => row.forEach((value, g) => code.line(`${registerVector(id, s, r, g)} += ${value};`)));
+            return;
+          }
           for (const { coords, value, i: r, j: c } of outputs) {
-            const weights = rescale(ctx, op, shape, { coords });
-            const target = register(id, s, r, c);
-            code.line(weights ? update(target, `${value} * ${weights.term}`, weights.carry) : `${target} += ${value};`);
+            const weights = rescale(ctx, op, shape, { coords })!;
+            code.line(update(register(ctx, id, matmul, s, r, c), `${value} * ${weights.term}`, weights.carry));
           }
         });
       });
@@ -140,7 +156,7 @@ export function emitRegisterFlush(ctx: EmitContext): void {
     const shape = ctx.plan.block.tensors[acc]!.shape;
     ctx.code.comment(`t${acc}: registers -> workgroup memory`);
     forEachSlot(ctx, matmul, (s) => {
-      matmulTileOutputs(ctx, matmul).forEach(({ coords, i, j }) => ctx.code.line(`${ctx.access.slot(acc, shape, { coords })} = ${register(acc, s, i, j)};`));
+      matmulTileOutputs(ctx, matmul).forEach(({ coords, i, j }) => ctx.code.line(`${ctx.access.slot(acc, shape, { coords })} = ${register(ctx, acc, matmul, s, i, j)};`));
     });
   }
 }

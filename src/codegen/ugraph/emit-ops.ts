@@ -11,7 +11,7 @@ import type { BlockOpSpec } from '../../ugraph/block-ops.js';
 import { u32 } from '../wgsl/common.js';
 import { coordinates, offset, opExpression, type TensorAccess } from './access.js';
 import { Code, forEachElement } from './code.js';
-import { type KernelPlan, registerTile } from './plan.js';
+import { type KernelPlan, largestDivisorAtMost, matmulVectorWidth, registerTile } from './plan.js';
 
 export interface EmitContext {
   readonly plan: KernelPlan;
@@ -52,7 +52,7 @@ export function emitOp(ctx: EmitContext, id: number): void {
       emitConcatCopies(ctx, id, op);
       return;
     case 'matmul':
-      emitMatmulTiles(ctx, id, (body) => code.block(`for (var t = lid; t < ${u32(matmulTileCount(plan, id))}; t += ${u32(plan.thread.invocations)})`, body), (outputs) => {
+      emitMatmulTiles(ctx, id, (body) => code.block(`for (var t = lid; t < ${u32(matmulTileCount(plan, id))}; t += ${u32(plan.thread.invocations)})`, body), ({ outputs }) => {
         for (const { coords, value } of outputs) code.line(`${access.slot(id, shape, { coords })} = ${value};`);
       });
       return;
@@ -150,7 +150,11 @@ export function matmulTileCount(plan: KernelPlan, id: number): number {
 
 /**
  * Emits `r0` and `c0`, the first row and column of register tile `t` (a u32 in scope),
- * and returns the coordinates of the tile's outputs (row-major within the tile).
+ * and returns the coordinates of the tile's outputs (row-major within the tile). Rows are
+ * contiguous; columns come in vectors of the tile's vector width, interleaved across the
+ * tiles of a row (vector g of tile c starts at column (c + g·tilesN)·width): neighbouring
+ * invocations read neighbouring columns of B, which a SIMD-lane adapter (lavapipe) turns
+ * into wide loads, and a GPU into coalesced ones.
  */
 export function matmulTileOutputs(ctx: EmitContext, id: number): { coords: string[]; i: number; j: number }[] {
   const { plan, code } = ctx;
@@ -158,12 +162,14 @@ export function matmulTileOutputs(ctx: EmitContext, id: number): { coords: strin
   const batchShape = shape.slice(0, -2);
   const [m, n] = shape.slice(-2) as [number, number];
   const { rows, cols } = registerTile(plan.thread, m, n);
+  const width = matmulVectorWidth(plan.thread, cols);
   const [tilesM, tilesN] = [m / rows, n / cols];
   const batch = numel(batchShape) === 1 ? batchShape.map(() => '0u') : coordinates(batchShape, `(t / ${u32(tilesM * tilesN)})`);
   code.line(`let r0 = ${tileStart(tilesM === 1 ? '' : tilesN === 1 ? 't' : `(t / ${u32(tilesN)})`, tilesM, numel(batchShape), rows)};`);
-  code.line(`let c0 = ${tileStart(tilesN === 1 ? '' : 't', tilesN, tilesM * numel(batchShape), cols)};`);
+  code.line(`let c0 = ${tileStart(tilesN === 1 ? '' : 't', tilesN, tilesM * numel(batchShape), width)};`);
+  const column = (j: number) => Math.floor(j / width) * tilesN * width + (j % width);
   const outputs: { coords: string[]; i: number; j: number }[] = [];
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) outputs.push({ coords: [...batch, plus('r0', i), plus('c0', j)], i, j });
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) outputs.push({ coords: [...batch, plus('r0', i), plus('c0', column(j))], i, j });
   return outputs;
 }
 
@@ -179,15 +185,27 @@ function plus(base: string, i: number): string {
 }
 
 /**
- * A register-tiled matmul: register tile `t` (a u32 expression in scope inside `loop`)
- * covers rows r0.. and columns c0.. of one batch; the K loop keeps rows x cols f32
- * accumulators in registers. `loop` opens the scope that defines `t`; `use` emits what to
- * do with the finished tile (`value` names the accumulated f32 of output (i, j)).
+ * FMAs (scalar or vector) per unrolled matmul K-loop body: lavapipe runs unrolled FMA chains
+ * ~2x faster than rolled ones, best at about 32 per body (4 chains x 8); 128 is slower again.
  */
-export function emitMatmulTiles(
-  ctx: EmitContext, id: number, loop: (body: () => void) => void,
-  use: (outputs: { coords: string[]; value: string; i: number; j: number }[]) => void,
-): void {
+const FMAS_PER_BODY = 32;
+
+/** One finished register tile of a matmul: scalar outputs, and the same values as row vectors. */
+export interface MatmulTile {
+  readonly outputs: { coords: string[]; value: string; i: number; j: number }[];
+  /** Vector width of the register tile's columns (1: scalar); `vectors[i][g]` covers columns g·width.. of row i. */
+  readonly width: number;
+  readonly vectors: string[][];
+}
+
+/**
+ * A register-tiled matmul: register tile `t` (a u32 expression in scope inside `loop`)
+ * covers rows r0.. and columns c0.. of one batch; the K loop (unrolled by K_UNROLL) keeps
+ * rows x cols f32 accumulators in registers, as vec4<f32> row vectors when the thread
+ * config's vector width allows (B is then read in vectors: one load per row vector).
+ * `loop` opens the scope that defines `t`; `use` emits what to do with the finished tile.
+ */
+export function emitMatmulTiles(ctx: EmitContext, id: number, loop: (body: () => void) => void, use: (tile: MatmulTile) => void): void {
   const { plan, access, code } = ctx;
   const op = plan.block.tensors[id]!.op!;
   const [a, b] = op.inputs as [number, number];
@@ -196,20 +214,40 @@ export function emitMatmulTiles(
   const [m, n] = shape.slice(-2) as [number, number];
   const k = plan.block.tensors[a]!.shape.at(-1)!;
   const { rows, cols } = registerTile(plan.thread, m, n);
-  const name = (i: number, j: number) => `mm${i}_${j}`;
+  const width = matmulVectorWidth(plan.thread, cols);
+  const type = width === 1 ? 'f32' : `vec${width}<f32>`;
+  const name = (i: number, g: number) => `mm${i}_${g}`;
   const aShape: Shape = [...batchShape, m, k];
   const bShape: Shape = [...batchShape, k, n];
+  const unroll = largestDivisorAtMost(k, Math.max(1, Math.floor(FMAS_PER_BODY / (rows * (cols / width)))));
   loop(() => {
     const outputs = matmulTileOutputs(ctx, id);
     const batch = outputs[0]!.coords.slice(0, -2);
     const rowOf = (i: number) => outputs[i * cols]!.coords.at(-2)!;
     const colOf = (j: number) => outputs[j]!.coords.at(-1)!;
-    for (const { i, j } of outputs) code.line(`var ${name(i, j)} = 0.0;`);
-    code.block(`for (var kk = 0u; kk < ${u32(k)}; kk++)`, () => {
-      for (let i = 0; i < rows; i++) code.line(`let a${i} = ${access.value(a, aShape, { coords: [...batch, rowOf(i), 'kk'] })};`);
-      for (let j = 0; j < cols; j++) code.line(`let b${j} = ${access.value(b, bShape, { coords: [...batch, 'kk', colOf(j)] })};`);
-      for (const { i, j } of outputs) code.line(`${name(i, j)} = fma(a${i}, b${j}, ${name(i, j)});`);
+    const groups = cols / width;
+    for (let i = 0; i < rows; i++) for (let g = 0; g < groups; g++) code.line(`var ${name(i, g)} = ${type}();`);
+    code.block(`for (var k0 = 0u; k0 < ${u32(k)}; k0 += ${u32(unroll)})`, () => {
+      for (let u = 0; u < unroll; u++) {
+        code.block('', () => {
+          code.line(`let kk = ${u === 0 ? 'k0' : `k0 + ${u32(u)}`};`);
+          for (let i = 0; i < rows; i++) code.line(`let a${i} = ${access.value(a, aShape, { coords: [...batch, rowOf(i), 'kk'] })};`);
+          for (let g = 0; g < groups; g++) {
+            const coords = [...batch, 'kk', colOf(g * width)];
+            code.line(`let b${g} = ${width === 1 ? access.value(b, bShape, { coords }) : access.vector(b, bShape, coords, width)};`);
+          }
+          for (let i = 0; i < rows; i++) {
+            for (let g = 0; g < groups; g++) code.line(`${name(i, g)} = fma(${width === 1 ? `a${i}` : `${type}(a${i})`}, b${g}, ${name(i, g)});`);
+          }
+        });
+      }
     });
-    use(outputs.map((o) => ({ ...o, value: name(o.i, o.j) })));
+    const vectors = Array.from({ length: rows }, (_, i) => Array.from({ length: groups }, (_, g) => name(i, g)));
+    use({ outputs: outputs.map((o) => ({ ...o, value: component(name(o.i, Math.floor(o.j / width)), width, o.j % width) })), width, vectors });
   });
+}
+
+/** Component `c` of a vector variable (the variable itself when width is 1). */
+export function component(vector: string, width: number, c: number): string {
+  return width === 1 ? vector : `${vector}.${'xyzw'[c]}`;
 }

@@ -1,0 +1,107 @@
+/**
+ * Where each block tensor of a custom kernel lives, given its thread config: the one
+ * decision that both the workgroup-memory rule (memory.ts) and codegen's plan
+ * (codegen/ugraph/plan.ts) need, kept here so that the rule never under-counts what
+ * codegen allocates.
+ * - 'inline': constants, and elementwise results with one reader that visits each element
+ *   once (recomputed where read);
+ * - 'registers': a matmul whose only reader is a `sum` accumulator (it accumulates in
+ *   the invocations' register tiles);
+ * - 'direct': a loop-variant iterator tile that no reader re-reads (streamed from storage);
+ * - 'workgroup': everything else, accumulators included.
+ */
+import type { BlockGraph } from './block-graph.js';
+import type { AccumSpec } from './block-ops.js';
+import type { ThreadConfig } from './thread-config.js';
+
+export type Residency = 'inline' | 'registers' | 'direct' | 'workgroup';
+
+const ELEMENTWISE = new Set(['unary', 'binary', 'scale']);
+
+export interface BlockResidency {
+  readonly residency: readonly Residency[];
+  /** Loop-body tensors whose value is the same on every iteration. */
+  readonly invariant: ReadonlySet<number>;
+  /** Readers of each tensor: op ids, and -1 for each saver. */
+  readonly readers: readonly (readonly number[])[];
+}
+
+export function blockResidency(block: BlockGraph, thread: ThreadConfig): BlockResidency {
+  const readers = readersOf(block);
+  const invariant = new Set<number>();
+  block.tensors.forEach((tensor, id) => {
+    if (tensor.phase !== 'pre') return;
+    const op = tensor.op;
+    const isInvariant = op === undefined
+      ? block.inputs[id]!.fmap === null
+      : op.inputs.every((x) => invariant.has(x) || block.tensors[x]!.phase === 'const');
+    if (isInvariant) invariant.add(id);
+  });
+  const residency = block.tensors.map((tensor, id): Residency => {
+    const op = tensor.op;
+    if (tensor.phase === 'const') return 'inline';
+    if (op?.op === 'matmul') return tensor.phase === 'pre' && fusedAccumulator(block, id, readers[id]!) !== undefined ? 'registers' : 'workgroup';
+    if (op !== undefined && ELEMENTWISE.has(op.op) && isInlineable(block, id, readers[id]!)) return 'inline';
+    if (op === undefined && !invariant.has(id) && readers[id]!.every((r) => readsOnce(block, thread, r, id))) return 'direct';
+    return 'workgroup';
+  });
+  return { residency, invariant, readers };
+}
+
+/** The `sum` accumulator that matmul `id` folds into (its only reader), if any. */
+export function fusedAccumulator(block: BlockGraph, id: number, readers: readonly number[]): number | undefined {
+  if (readers.length !== 1 || readers[0]! < 0) return undefined;
+  const accumulator = block.tensors[readers[0]!]!.op;
+  return accumulator?.op === 'accum' && accumulator.kind === 'sum' && accumulator.inputs[0] === id ? readers[0] : undefined;
+}
+
+function readersOf(block: BlockGraph): number[][] {
+  const readers: number[][] = block.tensors.map(() => []);
+  const first = block.inputs.length;
+  block.ops.forEach((op, i) => {
+    const id = first + i;
+    for (const x of op.inputs) readers[x]!.push(id);
+    if (op.op === 'accum' && op.rescaleBy !== undefined) {
+      readers[op.rescaleBy]!.push(id);
+      const max = block.tensors[op.rescaleBy]!.op as AccumSpec;
+      readers[max.inputs[0]!]!.push(id);
+    }
+  });
+  block.outputs.forEach((saver) => readers[saver.tensor]!.push(-1));
+  return readers;
+}
+
+/** A single reader that visits each element once, at the same shape (no broadcast re-reads). */
+function isInlineable(block: BlockGraph, id: number, readers: readonly number[]): boolean {
+  if (readers.length !== 1) return false;
+  const reader = readers[0]!;
+  if (reader < 0) return true;
+  const op = block.tensors[reader]!.op!;
+  if (op.op === 'matmul' || op.op === 'concat') return false;
+  if (op.op === 'accum' || op.op === 'reduce') return true;
+  const [a, b] = [block.tensors[reader]!.shape, block.tensors[id]!.shape];
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Whether reader `r` reads each element of tile `id` at most once per invocation (no reuse to stage for). */
+function readsOnce(block: BlockGraph, thread: ThreadConfig, r: number, id: number): boolean {
+  if (r < 0) return true;
+  const op = block.tensors[r]!.op!;
+  if (op.op === 'concat') return false;
+  if (op.op !== 'matmul') return true;
+  const [a, b] = op.inputs as [number, number];
+  const [m, n] = block.tensors[r]!.shape.slice(-2) as [number, number];
+  const { rows, cols } = registerTile(thread, m, n);
+  // B is read by every row group, A by every column group; one group means no reuse.
+  return (id === b && id !== a && rows === m) || (id === a && id !== b && cols === n);
+}
+
+/** The register tile a matmul with an m x n output uses: the config's, shrunk to divisors of m and n. */
+export function registerTile(thread: ThreadConfig, m: number, n: number): { rows: number; cols: number } {
+  return { rows: largestDivisorAtMost(m, thread.registerTile[0]), cols: largestDivisorAtMost(n, thread.registerTile[1]) };
+}
+
+export function largestDivisorAtMost(n: number, limit: number): number {
+  for (let d = Math.min(n, limit); d > 1; d--) if (n % d === 0) return d;
+  return 1;
+}
