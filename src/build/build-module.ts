@@ -11,6 +11,7 @@
  *   compiled once.
  */
 import { relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { loadTensorModule } from '../frontend/load-module.js';
 import type { Program } from '../frontend/program.js';
 import type { NodeGpu } from '../gpu/node-device.js';
@@ -47,6 +48,45 @@ export interface ModuleBuild {
   readonly programs: readonly ProgramBuild[];
   /** The replacement ES module. */
   readonly code: string;
+  /** Where the time went (wall-clock ms; programs' phases summed). */
+  readonly timings: BuildTimings;
+}
+
+/**
+ * Phases of one buildTensorModule call, in ms: evaluating the module (esbuild bundle and
+ * import), the key and lock entry (hash, read, validate), regenerating WGSL from lock
+ * entries, compiling missing entries (zero on a lock hit), and emitting the ES module.
+ * A program whose key another module is already building counts its wait under `lock`.
+ */
+export interface BuildTimings {
+  readonly evaluateMs: number;
+  readonly lockMs: number;
+  readonly regenerateMs: number;
+  readonly compileMs: number;
+  readonly emitMs: number;
+  readonly totalMs: number;
+}
+
+type Phase = 'lock' | 'regenerate' | 'compile';
+/** Accumulates ms per phase (see BuildTimings). */
+export type PhaseClock = Record<Phase, number>;
+
+function timed<T>(clock: PhaseClock | undefined, phase: Phase, work: () => T): T {
+  const start = performance.now();
+  try {
+    return work();
+  } finally {
+    if (clock) clock[phase] += performance.now() - start;
+  }
+}
+
+async function timedAsync<T>(clock: PhaseClock | undefined, phase: Phase, work: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await work();
+  } finally {
+    if (clock) clock[phase] += performance.now() - start;
+  }
 }
 
 /** A program with no lock entry in a frozen build. */
@@ -97,18 +137,27 @@ export function createBuildContext(options: ResolvedOptions): BuildContext {
 }
 
 export async function buildTensorModule(file: string, context: BuildContext): Promise<ModuleBuild> {
+  const start = performance.now();
   const loaded = await loadTensorModule(file);
+  const evaluated = performance.now();
+  const clock: PhaseClock = { lock: 0, regenerate: 0, compile: 0 };
   const programs: ProgramBuild[] = [];
   for (const { exportName, program } of loaded.programs) {
-    const built: ProgramBuild = { exportName, ...(await ensureEntry(program, loaded.file, context)) };
+    const built: ProgramBuild = { exportName, ...(await ensureEntry(program, loaded.file, context, clock)) };
     programs.push(built);
     context.options.onProgram({
       file: loaded.file, exportName, programName: program.name, key: built.key, status: built.status, entryFile: built.file,
       kernels: built.entry.report.kernels, ...(built.reason === undefined ? {} : { reason: built.reason }),
     });
   }
+  const emitStart = performance.now();
   const code = emitModule(relative(context.options.root, loaded.file), programs);
-  return { file: loaded.file, dependencies: loaded.dependencies, programs, code };
+  const end = performance.now();
+  const timings: BuildTimings = {
+    evaluateMs: evaluated - start, lockMs: clock.lock, regenerateMs: clock.regenerate, compileMs: clock.compile,
+    emitMs: end - emitStart, totalMs: end - start,
+  };
+  return { file: loaded.file, dependencies: loaded.dependencies, programs, code, timings };
 }
 
 export function programKey(program: Program, options: ResolvedOptions): string {
@@ -118,24 +167,29 @@ export function programKey(program: Program, options: ResolvedOptions): string {
 const inFlight = new Map<string, Promise<Omit<ProgramBuild, 'exportName'>>>();
 
 /** The program's entry from the store, or a new one compiled and written (see the header). */
-export async function ensureEntry(program: Program, moduleFile: string, context: BuildContext): Promise<Omit<ProgramBuild, 'exportName'>> {
-  const key = programKey(program, context.options);
+export async function ensureEntry(
+  program: Program, moduleFile: string, context: BuildContext, clock?: PhaseClock,
+): Promise<Omit<ProgramBuild, 'exportName'>> {
+  const key = timed(clock, 'lock', () => programKey(program, context.options));
   const file = context.store.fileFor(key);
   const pending = inFlight.get(file);
-  if (pending) return relabelled(await pending, program);
-  const work = lookupOrCompile(program, key, moduleFile, context).finally(() => inFlight.delete(file));
+  if (pending) return relabelled(await timedAsync(clock, 'lock', () => pending), program, clock);
+  const work = lookupOrCompile(program, key, moduleFile, context, clock).finally(() => inFlight.delete(file));
   inFlight.set(file, work);
   return work;
 }
 
-async function lookupOrCompile(program: Program, key: string, moduleFile: string, context: BuildContext): Promise<Omit<ProgramBuild, 'exportName'>> {
+async function lookupOrCompile(
+  program: Program, key: string, moduleFile: string, context: BuildContext, clock: PhaseClock | undefined,
+): Promise<Omit<ProgramBuild, 'exportName'>> {
   const { options, store } = context;
   let reason: string | undefined;
   try {
-    const stored = await store.read(key);
+    const stored = await timedAsync(clock, 'lock', () => store.read(key));
     if (stored) {
-      if (JSON.stringify(stored.entry.program.canonical) === program.canonicalJSON()) {
-        return { program, key, status: 'hit', entry: stored.entry, file: stored.file, compiled: regenerate(stored.ugraph, program) };
+      if (timed(clock, 'lock', () => JSON.stringify(stored.entry.program.canonical) === program.canonicalJSON())) {
+        const compiled = timed(clock, 'regenerate', () => regenerate(stored.ugraph, program));
+        return { program, key, status: 'hit', entry: stored.entry, file: stored.file, compiled };
       }
       throw new CorruptEntryError(stored.file, 'it records a different program under the same key (hash collision)');
     }
@@ -144,9 +198,9 @@ async function lookupOrCompile(program: Program, key: string, moduleFile: string
     reason = error.message;
   }
   if (options.frozen) throw new MissingEntryError(moduleFile, program.name, store.fileFor(key), options.root);
-  const outcome = compileProgram(program, options.search, options.target);
+  const outcome = timed(clock, 'compile', () => compileProgram(program, options.search, options.target));
   const verification = options.profile
-    ? await referenceCheck(program, outcome.compiled, await context.gpu())
+    ? await timedAsync(clock, 'compile', async () => referenceCheck(program, outcome.compiled, await context.gpu()))
     : outcome.verification;
   if (verification.method === 'reference-check' && !verification.pass) throw new VerificationError(moduleFile, program.name, verification);
   const entry = sealEntry({
@@ -158,15 +212,16 @@ async function lookupOrCompile(program: Program, key: string, moduleFile: string
     verification,
     report: outcome.record,
   });
-  const written = await store.write(entry);
+  const written = await timedAsync(clock, 'lock', () => store.write(entry));
   const status: EntryStatus = reason === undefined ? 'compiled' : 'rebuilt';
   return { program, key, status, entry, file: written, compiled: outcome.compiled, ...(reason === undefined ? {} : { reason }) };
 }
 
 /** A result shared between two programs with one key: the second gets its own names. */
-function relabelled(shared: Omit<ProgramBuild, 'exportName'>, program: Program): Omit<ProgramBuild, 'exportName'> {
+function relabelled(shared: Omit<ProgramBuild, 'exportName'>, program: Program, clock?: PhaseClock): Omit<ProgramBuild, 'exportName'> {
   if (shared.program === program) return shared;
-  return { ...shared, program, status: 'hit', compiled: regenerate(KernelGraph.fromJSON(shared.entry.ugraph), program) };
+  const compiled = timed(clock, 'regenerate', () => regenerate(KernelGraph.fromJSON(shared.entry.ugraph), program));
+  return { ...shared, program, status: 'hit', compiled };
 }
 
 /** A corrupt entry in a frozen build: say how to replace it. */

@@ -5,7 +5,7 @@
  */
 export { type FilterPattern, type MugraphOptions, type ResolvedOptions, type SearchConfig, resolveOptions } from './options.js';
 export {
-  type BuildContext, buildTensorModule, createBuildContext, type EntryStatus, MissingEntryError, type ModuleBuild,
+  type BuildContext, type BuildTimings, buildTensorModule, createBuildContext, type EntryStatus, MissingEntryError, type ModuleBuild,
   type ProgramBuild, programKey, VerificationError, warmCommand,
 } from './build-module.js';
 export { CorruptEntryError, type LockEntry, type Verification } from '../cache/entry.js';
