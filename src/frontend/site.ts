@@ -12,7 +12,8 @@ export interface CallSite {
  * Our own code: src/ and dist/ of this package. Both count even when we run from one of
  * them, because with source maps enabled Node reports dist frames at their src/ origin.
  */
-const PACKAGE_ROOT = new URL('../..', import.meta.url).href;
+// String(...) keeps bundlers (Vite) from treating `new URL(path, import.meta.url)` as an asset import.
+const PACKAGE_ROOT = new URL('../..', String(import.meta.url)).href;
 const OWN_ROOTS = ['src/', 'dist/'].flatMap((folder) => {
   const url = new URL(folder, PACKAGE_ROOT).href;
   return url.startsWith('file:') ? [url, decodeURI(new URL(url).pathname)] : [url];

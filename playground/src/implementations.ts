@@ -1,0 +1,105 @@
+/**
+ * The implementations of one benchmark that the page compares, each as a μGraph (for the
+ * diagram) plus its CompiledProgram (for the WGSL and for running):
+ *   - build:        the tensor module as the app imports it. Under the mugraph plugin it
+ *                   holds the kernels chosen at build time; without it, `load()` lowers
+ *                   per operator at run time.
+ *   - perOp:        the per-operator lowering (one kernel per primitive), the baseline.
+ *   - handWritten:  the hand-written μGraph of fixtures/ugraphs/, compiled by compile().
+ * The hand-written μGraph counts only if its program has the same structural hash and
+ * input names as the benchmark's.
+ */
+import { isProgram, type CompiledProgram, type LoadedProgram, type Program, type TensorProgram } from 'mugraph';
+import type { UGraphCase } from '../../fixtures/ugraphs/index.js';
+import { compile } from '../../src/compile.js';
+import { lowerPerOperator } from '../../src/lower/per-op.js';
+import { loadCompiled } from '../../src/runtime/loader.js';
+import { KernelGraph, type KernelGraphJSON, kernelGraphFromProgram } from '../../src/ugraph/index.js';
+import type { BenchmarkPrograms } from './benchmarks.js';
+
+export type ImplementationId = 'build' | 'perOp' | 'handWritten';
+
+export const IMPLEMENTATION_LABELS: Readonly<Record<ImplementationId, string>> = {
+  build: 'build (chosen μGraph)',
+  perOp: 'per-operator lowering',
+  handWritten: 'hand-written μGraph',
+};
+
+export interface AvailableImplementation {
+  readonly id: ImplementationId;
+  /** Where it comes from, in a few words. */
+  readonly note: string;
+  readonly graph: KernelGraph;
+  readonly compiled: CompiledProgram;
+  load(device: GPUDevice): Promise<LoadedProgram>;
+}
+
+export interface UnavailableImplementation {
+  readonly id: ImplementationId;
+  readonly unavailable: string;
+}
+
+export type Implementation = AvailableImplementation | UnavailableImplementation;
+
+export function isAvailable(impl: Implementation): impl is AvailableImplementation {
+  return !('unavailable' in impl);
+}
+
+/**
+ * What a module compiled by the plugin may carry besides the TensorProgram interface, for
+ * the page to show the μGraph the build chose (the playground's request to the plugin).
+ */
+interface BuildArtifacts {
+  readonly compiled?: CompiledProgram;
+  readonly ugraph?: KernelGraphJSON;
+}
+
+export function implementationsOf({ module, program, handWritten: hand }: BenchmarkPrograms): Implementation[] {
+  const perOp = perOperator(program);
+  let handWritten: Implementation;
+  if (hand === undefined) {
+    handWritten = { id: 'handWritten', unavailable: 'not available yet' };
+  } else if (hand.program.hash !== program.hash || !sameInputs(hand, program)) {
+    handWritten = { id: 'handWritten', unavailable: `not at these shapes: fixtures/ugraphs/ has ${hand.name}${signature(hand.program)}` };
+  } else {
+    handWritten = fromCompile('handWritten', 'fixtures/ugraphs/, compiled by compile()', compile(program, { ugraph: hand.graph }));
+  }
+  return [buildImplementation(module, program, perOp), perOp, handWritten];
+}
+
+function perOperator(program: Program): AvailableImplementation {
+  const compiled = lowerPerOperator(program);
+  return {
+    id: 'perOp',
+    note: 'one kernel per primitive operator',
+    graph: kernelGraphFromProgram(program),
+    compiled,
+    load: (device) => loadCompiled(compiled, device),
+  };
+}
+
+function buildImplementation(module: TensorProgram, program: Program, perOp: AvailableImplementation): AvailableImplementation {
+  const { compiled, ugraph } = module as TensorProgram & BuildArtifacts;
+  const load = (device: GPUDevice) => module.load(device);
+  if (compiled !== undefined && ugraph !== undefined) {
+    return { id: 'build', note: 'chosen at build time by the mugraph plugin', graph: KernelGraph.fromJSON(ugraph), compiled, load };
+  }
+  if (isProgram(module.program)) return { ...perOp, id: 'build', note: 'no build plugin: load() lowers per operator at run time', load };
+  const chosen = fromCompile('build', 'compiled by the mugraph plugin; μGraph and WGSL shown from compile() (the module does not carry them)', compile(program));
+  return { ...chosen, load };
+}
+
+function fromCompile(id: ImplementationId, note: string, result: ReturnType<typeof compile>): AvailableImplementation {
+  const { ugraph, compiled } = result;
+  return { id, note, graph: ugraph, compiled, load: (device) => loadCompiled(compiled, device) };
+}
+
+/** compile() names tensors after the μGraph's inputs; run() passes the program's names. */
+function sameInputs(hand: UGraphCase, program: Program): boolean {
+  const names = program.inputSpecs.map((s) => s.name);
+  return hand.graph.inputs.length === names.length && hand.graph.inputs.every((input, i) => input.name === names[i]);
+}
+
+function signature(program: Program): string {
+  return `(${program.inputSpecs.map((s) => `${s.name}: [${s.shape.join(', ')}]`).join(', ')})`;
+}
