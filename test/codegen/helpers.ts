@@ -4,6 +4,7 @@
  * it implements and with the μGraph interpreter (on the same variant-rounded inputs).
  */
 import { expect } from 'vitest';
+export { relativeMaxError } from '../helpers/relative-error.js';
 import type { Program } from '../../src/frontend/program.js';
 import { compareToReference, roundInputsForVariant } from '../../src/reference/compare.js';
 import { evaluateReference } from '../../src/reference/interpreter.js';
@@ -39,14 +40,3 @@ export async function expectGpuMatches(
   }
 }
 
-/** max |actual - expected| relative to the largest |expected|. */
-export function relativeMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let scale = 0;
-  let error = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    error = Math.max(error, Math.abs(actual[i]! - expected[i]!));
-  }
-  return error / Math.max(scale, 1e-300);
-}

@@ -7,18 +7,8 @@ import type { KernelGraph } from '../../src/ugraph/kernel-graph.js';
 import { kernelGraphFromProgram } from '../../src/ugraph/lower-naive.js';
 import { float64Domain, type NumberDomain } from '../../src/ugraph/domain.js';
 import { attentionOneKernel, attentionSplitKV, everyPrimitive, gatedMlp, partialRowSums, rmsnormLinear, tiledMatmul } from './graphs.js';
+import { relativeMaxError } from '../helpers/relative-error.js';
 
-/** max |actual - expected| relative to the largest |expected| of the output. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let scale = 0;
-  let error = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    error = Math.max(error, Math.abs(actual[i]! - expected[i]!));
-  }
-  return error / Math.max(scale, 1e-300);
-}
 
 function expectMatchesReference(program: Program, graph: KernelGraph, seeds = [1, 2, 3]): void {
   for (const seed of seeds) {
@@ -28,7 +18,7 @@ function expectMatchesReference(program: Program, graph: KernelGraph, seeds = [1
     expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
     for (const name of Object.keys(expected)) {
       expect(actual[name]!.every(Number.isFinite), `${name} finite`).toBe(true);
-      expect(relativeError(actual[name]!, expected[name]!), `${name}, seed ${seed}`).toBeLessThan(1e-9);
+      expect(relativeMaxError(actual[name]!, expected[name]!), `${name}, seed ${seed}`).toBeLessThan(1e-9);
     }
   }
 }
@@ -74,7 +64,7 @@ describe('the μGraph interpreter equals the float64 reference', () => {
     const expected = evaluateReference(program, big).o!;
     const actual = evaluateKernelGraph(graph, big).o!;
     expect(actual.every(Number.isFinite)).toBe(true);
-    expect(relativeError(actual, expected)).toBeLessThan(1e-9);
+    expect(relativeMaxError(actual, expected)).toBeLessThan(1e-9);
   });
 
   it('(d) the naive lowering of a program using every operator', () => {
