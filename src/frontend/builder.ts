@@ -1,5 +1,5 @@
 import { type DType, isDType } from '../ir/dtype.js';
-import { broadcastShapes, formatShape, normalizeDim, numel, type Shape, shapeProblem } from '../ir/shape.js';
+import { broadcastShapes, formatShape, normalizeDim, numel, reducedShape, type Shape, shapeProblem } from '../ir/shape.js';
 import { ProgramError } from './errors.js';
 import { captureCallSite, type CallSite } from './site.js';
 import { type BinaryOp, type OpAttrs, type ReduceOp, Tensor, type UnaryOp } from './tensor.js';
@@ -233,7 +233,7 @@ export class GraphBuilder {
     if (d === undefined) throw new ProgramError(`dim ${dim} is out of range for rank ${x.shape.length}`, fn, site, [x.shape]);
     const keepdim = options.keepdim ?? false;
     if (typeof keepdim !== 'boolean') throw new ProgramError('keepdim must be a boolean', fn, site, [x.shape]);
-    const shape = keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
+    const shape = reducedShape(x.shape, d, keepdim);
     return this.node('reduce', { fn, dim: d, keepdim }, [x], shape, x.dtype, site);
   }
 

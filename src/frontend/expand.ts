@@ -1,4 +1,4 @@
-import { broadcastShapes, type Shape } from '../ir/shape.js';
+import { broadcastShapes, reducedShape, type Shape } from '../ir/shape.js';
 import { Program } from './program.js';
 import { type BinaryOp, type OpAttrs, type ReduceOp, Tensor, type UnaryOp } from './tensor.js';
 
@@ -61,6 +61,6 @@ function nodeMaker(origin: Tensor) {
     binary: (fn: BinaryOp, a: Tensor, b: Tensor) => make('binary', { fn }, [a, b], broadcastShapes(a.shape, b.shape)!),
     scale: (x: Tensor, c: number) => make('scale', { c }, [x], x.shape),
     reduce: (fn: ReduceOp, x: Tensor, dim: number, keepdim: boolean) =>
-      make('reduce', { fn, dim, keepdim }, [x], keepdim ? x.shape.map((s, i) => (i === dim ? 1 : s)) : x.shape.filter((_, i) => i !== dim)),
+      make('reduce', { fn, dim, keepdim }, [x], reducedShape(x.shape, dim, keepdim)),
   };
 }

@@ -29,3 +29,16 @@ export function broadcastOffset(index: readonly number[], shape: Shape, strides:
   for (let d = 0; d < shape.length; d++) if (shape[d] !== 1) offset += index[lead + d]! * strides[d]!;
   return offset;
 }
+
+/**
+ * Strides of a tensor of shape `own` (element strides `strides`) seen from an iteration over
+ * `shape` under numpy broadcasting: aligned from the right, 0 where `own` has size 1 or
+ * lacks the dimension.
+ */
+export function broadcastStrides(shape: Shape, own: Shape, strides: readonly number[]): number[] {
+  const lead = shape.length - own.length;
+  return shape.map((_, d) => {
+    const k = d - lead;
+    return k < 0 || own[k] === 1 ? 0 : strides[k]!;
+  });
+}

@@ -55,6 +55,11 @@ export function normalizeDim(dim: number, rank: number): number | undefined {
   return d >= 0 && d < rank ? d : undefined;
 }
 
+/** The shape after reducing `dim`: removed, or kept with size 1. */
+export function reducedShape(shape: Shape, dim: number, keepdim: boolean): number[] {
+  return keepdim ? shape.map((s, i) => (i === dim ? 1 : s)) : shape.filter((_, i) => i !== dim);
+}
+
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }

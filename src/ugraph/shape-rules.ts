@@ -3,7 +3,7 @@
  * small tensor, so matmul, broadcasting and reductions follow the same rules at both
  * levels, which are also the tensor program's rules).
  */
-import { broadcastShapes, formatShape, type Shape } from '../ir/shape.js';
+import { broadcastShapes, formatShape, reducedShape, type Shape } from '../ir/shape.js';
 import { fail } from './check.js';
 
 /** [...batchA, m, k] · [...batchB, k, n] -> [...broadcast(batchA, batchB), m, n]. */
@@ -30,5 +30,5 @@ export function broadcastsTo(small: Shape, target: Shape): boolean {
 }
 
 export function reduceShape(x: Shape, dim: number, keepdim: boolean): Shape {
-  return Object.freeze(keepdim ? x.map((s, i) => (i === dim ? 1 : s)) : x.filter((_, i) => i !== dim));
+  return Object.freeze(reducedShape(x, dim, keepdim));
 }

@@ -6,6 +6,7 @@
  * An index is a flat element number of the iteration shape (strided index with merged
  * dims: cheap for elementwise loops) or explicit per-dim coordinates (matmul, reduce).
  */
+import { broadcastStrides } from '../../ir/indexing.js';
 import type { Shape } from '../../ir/shape.js';
 import type { Variant } from '../../runtime/types.js';
 import type { BlockOpSpec } from '../../ugraph/block-ops.js';
@@ -93,15 +94,6 @@ export function opExpression(op: BlockOpSpec, operand: (id: number) => string, i
     default:
       throw new Error(`internal: t${id} (${op.op}) cannot be an inline expression`);
   }
-}
-
-/** Strides of a tensor of `own` shape (element strides `strides`) seen from an iteration over `shape`: 0 on broadcast dims. */
-export function broadcastStrides(shape: Shape, own: Shape, strides: readonly number[]): number[] {
-  const lead = shape.length - own.length;
-  return shape.map((_, d) => {
-    const k = d - lead;
-    return k < 0 || own[k] === 1 ? 0 : strides[k]!;
-  });
 }
 
 /** `base + Σ coord_d · stride_d` as a u32 expression. */

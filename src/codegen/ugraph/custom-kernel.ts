@@ -12,12 +12,12 @@
  * at the end of each iteration (the next one overwrites the tiles). Every barrier sits in
  * uniform control flow: there is no early return, and per-invocation work is guarded.
  */
-import { numel } from '../../ir/shape.js';
+import { numel, stridesOf } from '../../ir/shape.js';
 import type { ElementType, Variant } from '../../runtime/types.js';
 import { GRID_AXES } from '../../ugraph/grid.js';
 import type { CustomKernelNode } from '../../ugraph/kernel-ops.js';
 import {
-  type Binding, kernelHeader, type KernelSource, load, rowMajorStrides, storageType, store, stridedIndex, u32,
+  type Binding, kernelHeader, type KernelSource, load, storageType, store, stridedIndex, u32,
 } from '../wgsl/common.js';
 import { type IteratorSource, tensorAccess } from './access.js';
 import { Code, forEachElement } from './code.js';
@@ -47,7 +47,7 @@ export function vectorAliases(node: CustomKernelNode, inputs: readonly StorageTe
 function vectorAligned(node: CustomKernelNode, k: number, shape: readonly number[], width: number): boolean {
   const { block } = node;
   const spec = block.inputs[k]!;
-  const strides = rowMajorStrides(shape);
+  const strides = stridesOf(shape);
   const offsets = [
     ...spec.imap.flatMap((dim, axis) => (dim === null ? [] : [(shape[dim]! / block.grid[axis]!) * strides[dim]!])),
     ...(spec.fmap === null ? [] : [block.tensors[k]!.shape[spec.fmap]! * strides[spec.fmap]!]),
@@ -71,7 +71,7 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
   const code = new Code();
   const iterators = block.inputs.map((spec, k): IteratorSource => {
     const shape = inputs[k]!.shape;
-    const strides = rowMajorStrides(shape);
+    const strides = stridesOf(shape);
     const terms = spec.imap.flatMap((dim, axis) => {
       if (dim === null) return [];
       const share = (shape[dim]! / block.grid[axis]!) * strides[dim]!;
@@ -103,7 +103,7 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     block.inputs.forEach((spec, k) => {
       if (spec.fmap === null) return;
       const shape = inputs[k]!.shape;
-      const step = block.tensors[k]!.shape[spec.fmap]! * rowMajorStrides(shape)[spec.fmap]!;
+      const step = block.tensors[k]!.shape[spec.fmap]! * stridesOf(shape)[spec.fmap]!;
       code.line(`let tile${k} = base${k} + it * ${u32(step)};`);
     });
     const tiles = block.inputs.flatMap((_, k) => (!plan.invariant.has(k) && staged(k) ? [k] : []));
@@ -168,7 +168,7 @@ function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Vari
   const { plan, access, code } = ctx;
   plan.block.outputs.forEach((saver, k) => {
     const shape = plan.block.tensors[saver.tensor]!.shape;
-    const strides = rowMajorStrides(plan.block.outputShapes[k]!);
+    const strides = stridesOf(plan.block.outputShapes[k]!);
     const terms = saver.omap.flatMap((dim, axis) => (dim === null ? [] : [`wid.${GRID_AXES[axis]} * ${u32(shape[dim]! * strides[dim]!)}`]));
     code.comment(`out${k} = t${saver.tensor}`);
     code.block('', () => {

@@ -12,13 +12,12 @@
  *   concat's slot, so a concat costs no copy;
  * - which streamed tiles matmuls read in vectors (thread.vectorWidth).
  */
-import { numel } from '../../ir/shape.js';
+import { numel, stridesOf } from '../../ir/shape.js';
 import type { BlockGraph } from '../../ugraph/block-graph.js';
 import type { BlockOpSpec } from '../../ugraph/block-ops.js';
 import { workgroupMemory } from '../../ugraph/memory.js';
 import { blockResidency, fusedAccumulator, registerTile } from '../../ugraph/residency.js';
 import type { ThreadConfig } from '../../ugraph/thread-config.js';
-import { rowMajorStrides } from '../wgsl/common.js';
 
 export type Storage =
   | { readonly kind: 'inline' }
@@ -68,7 +67,7 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
   const layouts = new Map<number, { base: number; strides: readonly number[] }>();
   let accEnd = 0;
   for (const id of accumulators) {
-    layouts.set(id, { base: accEnd, strides: rowMajorStrides(block.tensors[id]!.shape) });
+    layouts.set(id, { base: accEnd, strides: stridesOf(block.tensors[id]!.shape) });
     accEnd += numel(block.tensors[id]!.shape);
   }
   // Concats are laid out before their operands, outermost first, so operands can be placed inside.
@@ -76,7 +75,7 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
   const regionEnd = { pre: accEnd, post: accEnd };
   const allocate = (id: number) => {
     const phase = block.tensors[id]!.phase as 'pre' | 'post';
-    layouts.set(id, { base: regionEnd[phase], strides: rowMajorStrides(block.tensors[id]!.shape) });
+    layouts.set(id, { base: regionEnd[phase], strides: stridesOf(block.tensors[id]!.shape) });
     regionEnd[phase] += numel(block.tensors[id]!.shape);
   };
   for (let id = block.tensors.length - 1; id >= first; id--) {

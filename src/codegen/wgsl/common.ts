@@ -5,6 +5,8 @@
  * bakes static shapes into its WGSL as constants, so these helpers produce text, not code
  * that runs on the GPU.
  */
+import { broadcastStrides as broadcastStridesOf } from '../../ir/indexing.js';
+import { stridesOf } from '../../ir/shape.js';
 import { storageType } from '../../runtime/loader.js';
 import type { ElementType, Variant } from '../../runtime/types.js';
 
@@ -92,32 +94,9 @@ export function stridedIndex(shape: readonly number[], strides: readonly number[
   return terms.length === 0 ? '0u' : terms.reverse().join(' + ');
 }
 
-/** Row-major strides of `shape`. */
-export function rowMajorStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
-}
-
-/**
- * Strides of `inShape` seen from an iteration over `outShape` under numpy broadcasting
- * (aligned from the right; 0 where `inShape` has size 1 or lacks the dim), scaled by `unit`.
- */
+/** Strides of `inShape` seen from an iteration over `outShape` under broadcasting, scaled by `unit`. */
 export function broadcastStrides(outShape: readonly number[], inShape: readonly number[], unit = 1): number[] {
-  const own = rowMajorStrides(inShape);
-  const offset = outShape.length - inShape.length;
-  return outShape.map((_, d) => {
-    const k = d - offset;
-    return k < 0 || inShape[k] === 1 ? 0 : own[k]! * unit;
-  });
-}
-
-export function product(dims: readonly number[]): number {
-  return dims.reduce((p, d) => p * d, 1);
+  return broadcastStridesOf(outShape, inShape, stridesOf(inShape).map((s) => s * unit));
 }
 
 /**

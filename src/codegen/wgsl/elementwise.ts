@@ -5,10 +5,11 @@
  * output elements (coalesced stores); a broadcast operand's index comes from a strided
  * index expression with merged dims, and a scalar constant is folded in as a literal.
  */
+import { numel } from '../../ir/shape.js';
 import type { BinaryOp, UnaryOp } from '../../frontend/tensor.js';
 import type { ElementType, Variant } from '../../runtime/types.js';
 import {
-  type Binding, broadcastStrides, ceilDiv, f32, flatWorkgroup, grid, kernelHeader, type KernelSource, load, product,
+  type Binding, broadcastStrides, ceilDiv, f32, flatWorkgroup, grid, kernelHeader, type KernelSource, load,
   store, stridedIndex, u32,
 } from './common.js';
 
@@ -82,7 +83,7 @@ export function elementwiseKernel(spec: ElementwiseSpec, variant: Variant): Kern
     const args = spec.operands.map((o) => (o.kind === 'literal' ? f32(o.value) : loaded[next++]!));
     return expression(spec.fn, args);
   };
-  return mapKernel({ count: product(outShape), inputs, output: { dtype: spec.out.dtype, index: (i) => i }, value }, variant);
+  return mapKernel({ count: numel(outShape), inputs, output: { dtype: spec.out.dtype, index: (i) => i }, value }, variant);
 }
 
 /** The f32 WGSL expression of an elementwise operator on f32 operand expressions. */

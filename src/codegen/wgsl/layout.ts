@@ -6,7 +6,8 @@
  * elementwise.ts with strided index expressions.
  */
 import type { ElementType, Variant } from '../../runtime/types.js';
-import { type KernelSource, product, rowMajorStrides, stridedIndex, u32 } from './common.js';
+import { numel, stridesOf } from '../../ir/shape.js';
+import { type KernelSource, stridedIndex, u32 } from './common.js';
 import { mapKernel } from './elementwise.js';
 
 export interface TransposeSpec {
@@ -17,11 +18,11 @@ export interface TransposeSpec {
 
 /** Output dim d is input dim perm[d]. Bindings: input, output. */
 export function transposeKernel(spec: TransposeSpec, variant: Variant): KernelSource {
-  const inStrides = rowMajorStrides(spec.inShape);
+  const inStrides = stridesOf(spec.inShape);
   const outShape = spec.perm.map((p) => spec.inShape[p]!);
   const strides = spec.perm.map((p) => inStrides[p]!);
   return mapKernel({
-    count: product(outShape),
+    count: numel(outShape),
     inputs: [{ dtype: spec.dtype, index: (i) => stridedIndex(outShape, strides, i) }],
     output: { dtype: spec.dtype, index: (i) => i },
     value: ([x]) => x!,
@@ -40,10 +41,10 @@ export interface ConcatSliceSpec {
 
 /** Copies one concat operand into its slice of the output. Bindings: operand, output. */
 export function concatSliceKernel(spec: ConcatSliceSpec, variant: Variant): KernelSource {
-  const outStrides = rowMajorStrides(spec.outShape);
+  const outStrides = stridesOf(spec.outShape);
   const base = spec.offset * outStrides[spec.dim]!;
   return mapKernel({
-    count: product(spec.inShape),
+    count: numel(spec.inShape),
     inputs: [{ dtype: spec.dtype, index: (i) => i }],
     output: {
       dtype: spec.dtype,

@@ -9,9 +9,10 @@
  *   one vector load on a SIMD CPU adapter) for all M rows, with A staged in 64-wide K chunks.
  * Bounds checks are emitted only where M, N or K is not a multiple of the tile.
  */
+import { numel } from '../../ir/shape.js';
 import type { ElementType, Variant } from '../../runtime/types.js';
 import {
-  type Binding, broadcastStrides, ceilDiv, flatWorkgroup, grid, kernelHeader, type KernelSource, load, product, store,
+  type Binding, broadcastStrides, ceilDiv, flatWorkgroup, grid, kernelHeader, type KernelSource, load, store,
   stridedIndex, u32,
 } from './common.js';
 
@@ -53,7 +54,7 @@ export function matmulKernel(spec: MatmulSpec, variant: Variant): KernelSource {
     { name: 'b', dtype: spec.dtype, access: 'read' },
     { name: 'c', dtype: spec.dtype, access: 'read_write' },
   ] as const;
-  const problem: Problem = { m, n, k, batches: product(batch), offsets, bindings };
+  const problem: Problem = { m, n, k, batches: numel(batch), offsets, bindings };
   return m <= SKINNY_MAX_M ? skinny(problem, variant) : tiled(problem, variant);
 }
 

@@ -7,9 +7,10 @@
  *   idle and, for a non-last dim, neighbouring invocations read neighbouring elements.
  * Accumulation is in f32 in both variants.
  */
+import { numel } from '../../ir/shape.js';
 import type { ElementType, Variant } from '../../runtime/types.js';
 import {
-  type Binding, ceilDiv, flatWorkgroup, grid, kernelHeader, type KernelSource, load, nextPowerOfTwo, product, store, u32,
+  type Binding, ceilDiv, flatWorkgroup, grid, kernelHeader, type KernelSource, load, nextPowerOfTwo, store, u32,
 } from './common.js';
 
 export interface ReduceSpec {
@@ -27,8 +28,8 @@ const MAX_WORKGROUP = 256;
 /** Bindings: input, output. The output holds one element per row, in row-major order of the kept dims. */
 export function reduceKernel(spec: ReduceSpec, variant: Variant): KernelSource {
   const length = spec.inShape[spec.dim]!;
-  const inner = product(spec.inShape.slice(spec.dim + 1));
-  const rows = product(spec.inShape) / length;
+  const inner = numel(spec.inShape.slice(spec.dim + 1));
+  const rows = numel(spec.inShape) / length;
   const bindings: Binding[] = [
     { name: 'x', dtype: spec.dtype, access: 'read' },
     { name: 'y', dtype: spec.dtype, access: 'read_write' },
