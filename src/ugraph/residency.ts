@@ -8,13 +8,17 @@
  * - 'registers': a matmul whose only reader is a `sum` accumulator (it accumulates in
  *   the invocations' register tiles);
  * - 'direct': a loop-variant iterator tile that no reader re-reads (streamed from storage);
+ * - 'split': a concat along the contracted dimension of the matmuls that read it (and
+ *   nothing else): a matmul over a K-concat is the sum of the matmuls over its parts, so
+ *   the K loop runs over each part in turn and the concat is never materialized; its parts
+ *   keep residencies of their own (a streamed W next to a streamed B in LoRA);
  * - 'workgroup': everything else, accumulators included.
  */
 import type { BlockGraph } from './block-graph.js';
 import type { AccumSpec } from './block-ops.js';
 import type { ThreadConfig } from './thread-config.js';
 
-export type Residency = 'inline' | 'registers' | 'direct' | 'workgroup';
+export type Residency = 'inline' | 'registers' | 'direct' | 'split' | 'workgroup';
 
 const ELEMENTWISE = new Set(['unary', 'binary', 'scale']);
 
@@ -37,12 +41,18 @@ export function blockResidency(block: BlockGraph, thread: ThreadConfig): BlockRe
       : op.inputs.every((x) => invariant.has(x) || block.tensors[x]!.phase === 'const');
     if (isInvariant) invariant.add(id);
   });
+  const split = new Set(block.tensors.flatMap((_, id) => (isSplitConcat(block, id, readers[id]!) ? [id] : [])));
   const residency = block.tensors.map((tensor, id): Residency => {
     const op = tensor.op;
     if (tensor.phase === 'const') return 'inline';
+    if (split.has(id)) return 'split';
     if (op?.op === 'matmul') return tensor.phase === 'pre' && fusedAccumulator(block, id, readers[id]!) !== undefined ? 'registers' : 'workgroup';
     if (op !== undefined && ELEMENTWISE.has(op.op) && isInlineable(block, id, readers[id]!)) return 'inline';
-    if (op === undefined && !invariant.has(id) && readers[id]!.every((r) => readsOnce(block, thread, r, id))) return 'direct';
+    const readOnce = (r: number, of: number): boolean => (split.has(r) ? readers[r]!.every((rr) => readOnce(rr, r)) : readsOnce(block, thread, r, of));
+    // An invariant tile is staged once, unless it is only a K-part of streamed matmul
+    // operands: then it is read at the same rate as its streamed siblings.
+    const streamed = !invariant.has(id) || readers[id]!.every((r) => split.has(r));
+    if (op === undefined && streamed && readers[id]!.every((r) => readOnce(r, id))) return 'direct';
     return 'workgroup';
   });
   return { residency, invariant, readers };
@@ -69,6 +79,23 @@ function readersOf(block: BlockGraph): number[][] {
   });
   block.outputs.forEach((saver) => readers[saver.tensor]!.push(-1));
   return readers;
+}
+
+/**
+ * Whether concat `id` joins along the K dimension of every reader, all of them matmuls
+ * (K is the last dim of an A operand, the second to last of a B operand), so that each
+ * matmul can contract it part by part (codegen/ugraph/emit-ops.ts, `kSegments`).
+ */
+export function isSplitConcat(block: BlockGraph, id: number, readers: readonly number[]): boolean {
+  const op = block.tensors[id]!.op;
+  if (op?.op !== 'concat' || readers.length === 0) return false;
+  const rank = block.tensors[id]!.shape.length;
+  return readers.every((r) => {
+    const reader = r < 0 ? undefined : block.tensors[r]!.op;
+    if (reader?.op !== 'matmul') return false;
+    const [a, b] = reader.inputs as [number, number];
+    return a !== b && ((id === a && op.dim === rank - 1) || (id === b && op.dim === rank - 2));
+  });
 }
 
 /** A single reader that visits each element once, at the same shape (no broadcast re-reads). */

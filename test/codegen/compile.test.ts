@@ -61,7 +61,7 @@ describe('compileKernelGraph: hand-written μGraphs of the ugraph tests', () => 
     await expectGpuMatches(gpu().device, program, compileKernelGraph(graph, name), 'f32', { graph, seed: 5 });
   });
 
-  it('block-level concat along both dims, operands placed in place or copied', async () => {
+  it('a concat along the K dim of its matmuls is never materialized: the K loop reads part by part', async () => {
     const program = buildProgram('concat_matmul', (g) => {
       const x = g.input('x', [4, 8]);
       const w = g.input('w', [8, 6]);
@@ -75,13 +75,63 @@ describe('compileKernelGraph: hand-written μGraphs of the ugraph tests', () => 
       const wt = k.input(w, { imap: { x: 1 } });
       const bt = k.input(b, { imap: { x: 1 } });
       const at = k.input(a);
-      // exp(x·a) is an inline expression: the concat copies it; the other operands are placed in place.
       const joinedX = k.concat([xt, k.exp(k.matmul(xt, at))], -1);
       const joinedW = k.concat([wt, bt], 0);
       k.output(k.accumSum(k.matmul(joinedX, joinedW)), { omap: { x: 1 } });
     });
     g.output('y', y!);
     const graph = g.build();
-    await expectGpuMatches(gpu().device, program, compileKernelGraph(graph, 'concat_matmul'), 'f32', { graph });
+    const compiled = compileKernelGraph(graph, 'concat_matmul');
+    const wgsl = compiled.kernels[0]!.wgsl.f32;
+    expect(wgsl).toContain('// K 0..8: t0 · t1');
+    expect(wgsl).toContain('// K 8..10: t5 · t2');
+    expect(wgsl).not.toContain('= concat');
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph });
+  });
+
+  it('K-split operands cut at different points, and one operand not split', async () => {
+    const program = buildProgram('split_points', (g) => {
+      const [x1, x2] = [g.input('x1', [4, 5]), g.input('x2', [4, 3])];
+      const [w1, w2] = [g.input('w1', [4, 8]), g.input('w2', [4, 8])];
+      const v = g.input('v', [8, 8]);
+      const x = g.concat([x1, x2], 1);
+      return { y: g.add(g.matmul(x, g.concat([w1, w2], 0)), g.matmul(x, v)) };
+    });
+    const g = new KernelGraphBuilder();
+    const [x1, x2, w1, w2, v] = [g.input('x1', [4, 5]), g.input('x2', [4, 3]), g.input('w1', [4, 8]), g.input('w2', [4, 8]), g.input('v', [8, 8])];
+    const [y] = g.customKernel({ grid: [2], thread: { invocations: 4, registerTile: [4, 2] } }, (k) => {
+      const [x1t, x2t] = [k.input(x1), k.input(x2)];
+      const [w1t, w2t, vt] = [k.input(w1, { imap: { x: 1 } }), k.input(w2, { imap: { x: 1 } }), k.input(v, { imap: { x: 1 } })];
+      const x = k.concat([x1t, x2t], 1);
+      k.output(k.add(k.accumSum(k.matmul(x, k.concat([w1t, w2t], 0))), k.accumSum(k.matmul(x, vt))), { omap: { x: 1 } });
+    });
+    g.output('y', y!);
+    const graph = g.build();
+    const compiled = compileKernelGraph(graph, 'split_points');
+    const wgsl = compiled.kernels[0]!.wgsl.f32;
+    for (const segment of ['// K 0..4: t0 · t2', '// K 4..5: t0 · t3', '// K 5..8: t1 · t3', '// K 0..5: t0 · t4', '// K 5..8: t1 · t4']) {
+      expect(wgsl).toContain(segment);
+    }
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 3 });
+  });
+
+  it('a concat with another reader is materialized: operands placed in place or copied', async () => {
+    const program = buildProgram('concat_rows', (g) => {
+      const x = g.input('x', [4, 8]);
+      const w = g.input('w', [8, 6]);
+      return { y: g.concat([g.matmul(x, w), g.exp(g.matmul(x, w))], 0) };
+    });
+    const g = new KernelGraphBuilder();
+    const [x, w] = [g.input('x', [4, 8]), g.input('w', [8, 6])];
+    const [y] = g.customKernel({ grid: [2], thread: { invocations: 8, registerTile: [2, 3] } }, (k) => {
+      const xw = k.matmul(k.input(x), k.input(w, { imap: { x: 1 } }));
+      // exp(x·w) is an inline expression: the concat copies it; x·w is placed in place.
+      k.output(k.accumSum(k.concat([xw, k.exp(xw)], 0)), { omap: { x: 1 } });
+    });
+    g.output('y', y!);
+    const graph = g.build();
+    const compiled = compileKernelGraph(graph, 'concat_rows');
+    expect(compiled.kernels[0]!.wgsl.f32).toContain('= concat');
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph });
   });
 });

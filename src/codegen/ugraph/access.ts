@@ -61,6 +61,8 @@ export function tensorAccess(plan: KernelPlan, variant: Variant, iterators: read
       }
       case 'registers':
         throw new Error(`internal: t${id} lives in registers and is read only by its accumulator`);
+      case 'split':
+        throw new Error(`internal: t${id} is a K-split concat, read part by part by its matmuls`);
       case 'inline':
         return opExpression(block.tensors[id]!.op!, (x) => value(x, shape, index), id);
     }

@@ -217,9 +217,7 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, loop: (body: () =>
   const width = matmulVectorWidth(plan.thread, cols);
   const type = width === 1 ? 'f32' : `vec${width}<f32>`;
   const name = (i: number, g: number) => `mm${i}_${g}`;
-  const aShape: Shape = [...batchShape, m, k];
-  const bShape: Shape = [...batchShape, k, n];
-  const unroll = largestDivisorAtMost(k, Math.max(1, Math.floor(FMAS_PER_BODY / (rows * (cols / width)))));
+  const fmasPerStep = rows * (cols / width);
   loop(() => {
     const outputs = matmulTileOutputs(ctx, id);
     const batch = outputs[0]!.coords.slice(0, -2);
@@ -227,23 +225,73 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, loop: (body: () =>
     const colOf = (j: number) => outputs[j]!.coords.at(-1)!;
     const groups = cols / width;
     for (let i = 0; i < rows; i++) for (let g = 0; g < groups; g++) code.line(`var ${name(i, g)} = ${type}();`);
-    code.block(`for (var k0 = 0u; k0 < ${u32(k)}; k0 += ${u32(unroll)})`, () => {
-      for (let u = 0; u < unroll; u++) {
-        code.block('', () => {
-          code.line(`let kk = ${u === 0 ? 'k0' : `k0 + ${u32(u)}`};`);
-          for (let i = 0; i < rows; i++) code.line(`let a${i} = ${access.value(a, aShape, { coords: [...batch, rowOf(i), 'kk'] })};`);
-          for (let g = 0; g < groups; g++) {
-            const coords = [...batch, 'kk', colOf(g * width)];
-            code.line(`let b${g} = ${width === 1 ? access.value(b, bShape, { coords }) : access.vector(b, bShape, coords, width)};`);
-          }
-          for (let i = 0; i < rows; i++) {
-            for (let g = 0; g < groups; g++) code.line(`${name(i, g)} = fma(${width === 1 ? `a${i}` : `${type}(a${i})`}, b${g}, ${name(i, g)});`);
-          }
-        });
-      }
-    });
+    for (const segment of kSegments(plan, a, b, k)) {
+      const length = segment.end - segment.start;
+      // Each part is indexed at its own shape (kk + offset along its K dim).
+      const aShape: Shape = [...batchShape, m, segment.a.length];
+      const bShape: Shape = [...batchShape, segment.b.length, n];
+      const at = (offset: number) => (offset === 0 ? 'kk' : `kk + ${u32(offset)}`);
+      const unroll = largestDivisorAtMost(length, Math.max(1, Math.floor(FMAS_PER_BODY / fmasPerStep)));
+      if (segment.start > 0 || segment.end < k) code.comment(`K ${segment.start}..${segment.end}: t${segment.a.id} · t${segment.b.id}`);
+      code.block(`for (var k0 = 0u; k0 < ${u32(length)}; k0 += ${u32(unroll)})`, () => {
+        for (let u = 0; u < unroll; u++) {
+          code.block('', () => {
+            code.line(`let kk = ${u === 0 ? 'k0' : `k0 + ${u32(u)}`};`);
+            for (let i = 0; i < rows; i++) code.line(`let a${i} = ${access.value(segment.a.id, aShape, { coords: [...batch, rowOf(i), at(segment.a.offset)] })};`);
+            for (let g = 0; g < groups; g++) {
+              const coords = [...batch, at(segment.b.offset), colOf(g * width)];
+              code.line(`let b${g} = ${width === 1 ? access.value(segment.b.id, bShape, { coords }) : access.vector(segment.b.id, bShape, coords, width)};`);
+            }
+            for (let i = 0; i < rows; i++) {
+              for (let g = 0; g < groups; g++) code.line(`${name(i, g)} = fma(${width === 1 ? `a${i}` : `${type}(a${i})`}, b${g}, ${name(i, g)});`);
+            }
+          });
+        }
+      });
+    }
     const vectors = Array.from({ length: rows }, (_, i) => Array.from({ length: groups }, (_, g) => name(i, g)));
     use({ outputs: outputs.map((o) => ({ ...o, value: component(name(o.i, Math.floor(o.j / width)), width, o.j % width) })), width, vectors });
+  });
+}
+
+/** A stretch of a matmul's K range read from one part of each operand, from `offset` in that part. */
+interface KSegment {
+  readonly start: number;
+  readonly end: number;
+  /** The part read, where the segment starts in it, and the part's extent along K. */
+  readonly a: { readonly id: number; readonly offset: number; readonly length: number };
+  readonly b: { readonly id: number; readonly offset: number; readonly length: number };
+}
+
+/**
+ * The K range of a matmul of `a` and `b` cut at every boundary between the parts of a
+ * K-split concat operand (plan storage 'split'), so that each segment reads one tensor
+ * per operand; one segment when neither operand is split.
+ */
+function kSegments(plan: KernelPlan, a: number, b: number, k: number): KSegment[] {
+  const partsOf = (id: number, kDim: (rank: number) => number) => {
+    const op = plan.block.tensors[id]!.op;
+    if (plan.storage[id]!.kind !== 'split' || op?.op !== 'concat') return [{ id, start: 0, end: k }];
+    let start = 0;
+    return op.inputs.map((part) => {
+      const shape = plan.block.tensors[part]!.shape;
+      const end = start + shape[kDim(shape.length)]!;
+      const range = { id: part, start, end };
+      start = end;
+      return range;
+    });
+  };
+  const aParts = partsOf(a, (rank) => rank - 1);
+  const bParts = partsOf(b, (rank) => rank - 2);
+  const cuts = [...new Set([...aParts, ...bParts].map((p) => p.end))].sort((x, y) => x - y);
+  let start = 0;
+  return cuts.map((end) => {
+    const aPart = aParts.find((p) => p.start <= start && start < p.end)!;
+    const bPart = bParts.find((p) => p.start <= start && start < p.end)!;
+    const read = (part: { id: number; start: number; end: number }) => ({ id: part.id, offset: start - part.start, length: part.end - part.start });
+    const segment = { start, end, a: read(aPart), b: read(bPart) };
+    start = end;
+    return segment;
   });
 }
 

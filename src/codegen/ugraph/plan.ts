@@ -23,6 +23,8 @@ export type Storage =
   | { readonly kind: 'inline' }
   /** An iterator tile read from its storage buffer at each use (no staging, no barrier). */
   | { readonly kind: 'direct' }
+  /** A concat along its matmul readers' K dimension: never materialized, read part by part. */
+  | { readonly kind: 'split' }
   | { readonly kind: 'workgroup'; readonly base: number; readonly strides: readonly number[] }
   /** A matmul folded into the register tiles of the `sum` accumulator `accumulator`. */
   | { readonly kind: 'registers'; readonly accumulator: number };
@@ -111,7 +113,9 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
     const b = op.inputs[1]!;
     const [m, n] = tensor.shape.slice(-2) as [number, number];
     const width = matmulVectorWidth(thread, registerTile(thread, m, n).cols);
-    if (width > 1 && storage[b]?.kind === 'direct' && (vectorOperands.get(b) ?? width) === width) vectorOperands.set(b, width);
+    for (const part of matmulParts(block, storage, b)) {
+      if (width > 1 && storage[part]?.kind === 'direct' && (vectorOperands.get(part) ?? width) === width) vectorOperands.set(part, width);
+    }
   });
 
   const used = Math.max(regionEnd.pre, regionEnd.post);
@@ -129,6 +133,12 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
     readers,
     vectorOperands,
   };
+}
+
+/** What a matmul reads for operand `id`: the parts of a split concat, else `id` itself. */
+function matmulParts(block: BlockGraph, storage: readonly (Storage | undefined)[], id: number): readonly number[] {
+  const op = block.tensors[id]!.op;
+  return storage[id]?.kind === 'split' && op?.op === 'concat' ? op.inputs : [id];
 }
 
 /** The vector width of a matmul's columns: the config's, or the widest of 4, 2 that divides the register tile's columns. */
