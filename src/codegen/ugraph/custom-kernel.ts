@@ -1,12 +1,12 @@
 /**
  * One compute shader per custom kernel, one workgroup per grid cell (wid = its x, y, z):
  *
- *   iterator bases from wid; register accumulators = 0
+ *   iterator bases from wid; register accumulators and row-sum partials = 0
  *   loop-invariant tiles and body ops (computed once)
  *   for it in 0..forloopRange:
  *     stage this iteration's tiles (imap/fmap offsets) into workgroup memory
  *     loop body; accumulator updates; running-max commits
- *   flush register accumulators; epilogue; savers (omap offsets)
+ *   flush register accumulators and row sums; epilogue; savers (omap offsets)
  *
  * with a workgroup barrier between a step that writes workgroup memory and the next, and
  * at the end of each iteration (the next one overwrites the tiles). Every barrier sits in
@@ -25,6 +25,7 @@ import {
   declareRegisterAccumulators, emitAccumulatorUpdates, emitRegisterFlush, emitRunningMaxCommits, hasRunningMax,
 } from './emit-accum.js';
 import { type EmitContext, emitOp } from './emit-ops.js';
+import { declareRowSums, emitRowSumFlush } from './emit-row-sums.js';
 import { planKernel } from './plan.js';
 
 export interface StorageTensor {
@@ -84,6 +85,7 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
   });
   const ctx: EmitContext = { plan, access: tensorAccess(plan, variant, iterators), code };
   declareRegisterAccumulators(ctx);
+  declareRowSums(ctx);
 
   const first = block.inputs.length;
   const staged = (id: number) => plan.storage[id]!.kind === 'workgroup';
@@ -120,6 +122,7 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     emitRegisterFlush(ctx);
     code.barrier();
   }
+  emitRowSumFlush(ctx);
   const epilogue = block.ops.flatMap((op, i) => {
     const id = first + i;
     return block.tensors[id]!.phase === 'post' && op.op !== 'accum' && staged(id) ? [id] : [];

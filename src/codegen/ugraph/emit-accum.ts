@@ -14,6 +14,7 @@ import { u32 } from '../wgsl/common.js';
 import { coordinates, type Index } from './access.js';
 import { forEachElement } from './code.js';
 import { component, emitMatmulTiles, emitRowReduction, type EmitContext, matmulTileCount, matmulTileOutputs } from './emit-ops.js';
+import { emitRowSumUpdate, registerRowSums } from './emit-row-sums.js';
 import { matmulVectorWidth, registerTile } from './plan.js';
 
 /** Register slots of a fused matmul: tile t = lid + slot·invocations. */
@@ -82,9 +83,15 @@ function update(target: string, term: string, carry: string | undefined): string
 export function emitAccumulatorUpdates(ctx: EmitContext): void {
   const { plan, access, code } = ctx;
   const first = plan.block.inputs.length;
+  const rowSums = new Map(registerRowSums(plan).map((sum) => [sum.id, sum]));
   plan.block.ops.forEach((op, i) => {
     const id = first + i;
     if (op.op !== 'accum' || op.kind === 'maxRescale') return;
+    const rowSum = rowSums.get(id);
+    if (rowSum !== undefined) {
+      emitRowSumUpdate(ctx, rowSum);
+      return;
+    }
     const x = op.inputs[0]!;
     const shape = plan.block.tensors[id]!.shape;
     code.comment(`t${id} = accum ${op.kind}(t${x})${op.rescaleBy === undefined ? '' : ` rescaled by t${op.rescaleBy}`}`);

@@ -135,7 +135,7 @@ export function emitRowReduction(ctx: EmitContext, r: RowReduction): void {
   });
 }
 
-function floorPowerOfTwo(n: number): number {
+export function floorPowerOfTwo(n: number): number {
   let p = 1;
   while (p * 2 <= n) p *= 2;
   return p;
