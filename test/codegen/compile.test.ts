@@ -134,4 +134,24 @@ describe('compileKernelGraph: hand-written μGraphs of the ugraph tests', () => 
     expect(compiled.kernels[0]!.wgsl.f32).toContain('= concat');
     await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph });
   });
+
+  it('row sums accumulate in registers across the loop: rows that do not divide the invocations, lanes combined once', async () => {
+    const program = buildProgram('row_sums', (g) => {
+      const x = g.input('x', [3, 40]);
+      return { y: g.sum(g.mul(x, x), 1, { keepdim: true }) };
+    });
+    const g = new KernelGraphBuilder();
+    const x = g.input('x', [3, 40]);
+    const [y] = g.customKernel({ grid: 1, forloopRange: 4, thread: { invocations: 8 } }, (k) => {
+      k.output(k.accumSumLastDim(k.square(k.input(x, { fmap: 1 }))));
+    });
+    g.output('y', y!);
+    const graph = g.build();
+    const compiled = compileKernelGraph(graph, 'row_sums');
+    const wgsl = compiled.kernels[0]!.wgsl.f32;
+    expect(wgsl).toContain('accum sumLastDim(t1), in registers');
+    // 8 invocations over 3 rows: 2 lanes per row, one tree level after the loop.
+    expect(wgsl).toContain('let row = lid / 2u;');
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 7 });
+  });
 });
