@@ -11,3 +11,6 @@ export { expandComposites } from './frontend/expand.js';
 export type { DType } from './ir/dtype.js';
 export type { Shape } from './ir/shape.js';
 export type { CompiledProgram, LoadedProgram, LoadOptions, TensorData, Variant } from './runtime/types.js';
+// The μGraph IR, its builder, interpreter and diagram; a μGraph declared with the program it implements.
+export * from './ugraph/index.js';
+export { isUGraphProgram, ugraphProgram, type UGraphProgram } from './ugraph-program.js';

@@ -4,18 +4,19 @@
  * every output with the float64 reference interpreter on the same inputs (f16-declared
  * inputs are drawn as f16 values, so one reference serves both variants). The CLI only
  * parses arguments; this module holds the logic, so tests can call it directly.
+ * `check --mugraph` (check-ugraph.ts) is another ModuleKind through the same driver.
  *
  * Exit codes: 0 all pass, 1 some output out of tolerance (or a run failed), 2 an invalid
  * program or module (its error names the user's file:line), or no WebGPU adapter.
  */
-import { relative } from 'node:path';
-import { loadTensorModule, type LoadedTensorModule } from '../frontend/load-module.js';
+import { type LoadedProgramExport, loadTensorModule } from '../frontend/load-module.js';
 import type { Program } from '../frontend/program.js';
 import { createNodeDevice } from '../gpu/node-device.js';
 import { formatShape } from '../ir/shape.js';
 import type { Comparison } from '../reference/compare.js';
-import { checkProgram, supportedVariants, type VariantCheck } from '../reference/check-program.js';
+import { checkProgram, supportedVariants, type VariantCheck, type VariantFailure } from '../reference/check-program.js';
 import type { Variant } from '../runtime/types.js';
+import { displayPath, messageOf } from './modules.js';
 
 export interface CheckOptions {
   /** Seed of the random inputs (default 1). */
@@ -32,10 +33,11 @@ export interface OutputCheck {
   readonly exportName: string;
   readonly program: string;
   readonly output: string;
-  readonly variant: Variant;
+  /** The GPU variant, or the float64 μGraph interpreter (`check --mugraph`). */
+  readonly variant: Variant | 'interpreter';
   readonly comparison: Comparison;
-  /** Seconds to load and run the program on the GPU in this variant (pipeline compilation included). */
-  readonly gpuSeconds: number;
+  /** Seconds to run: on the GPU, loading (pipeline compilation) included; for the interpreter, on the CPU. */
+  readonly seconds: number;
 }
 
 export interface CheckReport {
@@ -45,10 +47,55 @@ export interface CheckReport {
   readonly errors: readonly string[];
 }
 
+/** One comparison of one output with the reference, or a run that failed. */
+export type Outcome =
+  | { readonly output: string; readonly variant: OutputCheck['variant']; readonly comparison: Comparison; readonly seconds: number }
+  | { readonly variant: OutputCheck['variant']; readonly error: string };
+
+/** What checking one exported program found, for the driver to print and tally. */
+export interface ProgramReport {
+  readonly exportName: string;
+  readonly program: Program;
+  /** Lines printed under the program's signature (e.g. what the μGraph is, where its diagram went). */
+  readonly notes: readonly string[];
+  readonly referenceSeconds: number;
+  readonly outcomes: readonly Outcome[];
+}
+
+/**
+ * One kind of module `check` understands. `load` evaluates a file and throws (naming it)
+ * when it is invalid; `check` runs one of the programs it exports. The driver (runChecks)
+ * does the rest the same way for every kind: the device, printing, tallies, exit code.
+ */
+export interface ModuleKind<E> {
+  load(file: string): Promise<{ readonly file: string; readonly entries: readonly E[] }>;
+  check(entry: E, device: GPUDevice, options: CheckOptions): Promise<ProgramReport>;
+}
+
 type NodeDevice = Awaited<ReturnType<typeof createNodeDevice>>;
 
 /** Checks every program exported by `files`, printing a table per program through `log`. */
-export async function checkFiles(files: readonly string[], options: CheckOptions): Promise<CheckReport> {
+export function checkFiles(files: readonly string[], options: CheckOptions): Promise<CheckReport> {
+  return runChecks(files, options, tensorModules);
+}
+
+const tensorModules: ModuleKind<LoadedProgramExport> = {
+  load: async (file) => {
+    const loaded = await loadTensorModule(file);
+    return { file: loaded.file, entries: loaded.programs };
+  },
+  check: async ({ exportName, program, value }, device, options) => {
+    const check = await checkProgram(value, device, variantsToRun(program, device, options.variants), options.seed ?? 1, options.tolerance);
+    return { exportName, program, notes: [], referenceSeconds: check.referenceSeconds, outcomes: check.outcomes.map(gpuOutcome) };
+  },
+};
+
+/** A VariantCheck or VariantFailure from checkProgram as an Outcome. */
+export function gpuOutcome(outcome: VariantCheck | VariantFailure): Outcome {
+  return 'error' in outcome ? outcome : { output: outcome.output, variant: outcome.variant, comparison: outcome.comparison, seconds: outcome.gpuSeconds };
+}
+
+export async function runChecks<E>(files: readonly string[], options: CheckOptions, kind: ModuleKind<E>): Promise<CheckReport> {
   const { log } = options;
   const results: OutputCheck[] = [];
   const errors: string[] = [];
@@ -60,9 +107,9 @@ export async function checkFiles(files: readonly string[], options: CheckOptions
   };
   try {
     for (const file of files) {
-      let loaded: LoadedTensorModule;
+      let loaded: Awaited<ReturnType<ModuleKind<E>['load']>>;
       try {
-        loaded = await loadTensorModule(file);
+        loaded = await kind.load(file);
       } catch (error) {
         invalid = true;
         report(`error: ${messageOf(error)}`);
@@ -78,14 +125,14 @@ export async function checkFiles(files: readonly string[], options: CheckOptions
         }
         log(`adapter: ${gpu.adapterInfo}`);
       }
-      log(displayPath(loaded.file));
-      for (const { exportName, program, value } of loaded.programs) {
-        const variants = variantsToRun(program, gpu.device, options.variants);
-        const check = await checkProgram(value, gpu.device, variants, options.seed ?? 1, options.tolerance);
+      log(displayPath(process.cwd(), loaded.file));
+      for (const entry of loaded.entries) {
+        const { exportName, program, notes, referenceSeconds, outcomes } = await kind.check(entry, gpu.device, options);
         const exported = exportName === program.name ? '' : `  [export ${exportName}]`;
-        log(`  ${signature(program)}${exported}  (reference ${check.referenceSeconds.toFixed(2)} s)`);
-        const rows = [['output', 'variant', 'max abs err', 'rel L2 err', 'tolerance', 'result', 'gpu']];
-        for (const outcome of check.outcomes) {
+        log(`  ${signature(program)}${exported}  (reference ${referenceSeconds.toFixed(2)} s)`);
+        for (const note of notes) log(`    ${note}`);
+        const rows = [['output', 'variant', 'max abs err', 'rel L2 err', 'tolerance', 'result', 'time']];
+        for (const outcome of outcomes) {
           if ('error' in outcome) {
             rows.push(['*', outcome.variant, '', '', '', 'ERROR', '']);
             report(`error: ${program.name} (${outcome.variant}) failed to run: ${outcome.error}`);
@@ -107,18 +154,18 @@ export async function checkFiles(files: readonly string[], options: CheckOptions
   return { exitCode, results, errors };
 }
 
-function variantsToRun(program: Program, device: GPUDevice, wanted: readonly Variant[] | undefined): Variant[] {
+export function variantsToRun(program: Program, device: GPUDevice, wanted: readonly Variant[] | undefined): Variant[] {
   const supported = supportedVariants(program, device);
   return wanted ? supported.filter((v) => wanted.includes(v)) : supported;
 }
 
-function tableRow(check: VariantCheck): string[] {
+function tableRow(check: Extract<Outcome, { comparison: Comparison }>): string[] {
   const { comparison: c } = check;
   const overflow = c.f16Overflow > 0 ? `, ${c.f16Overflow} beyond the f16 range ±65504` : '';
   const result = c.pass ? 'PASS' : c.nanMismatch > 0 ? `FAIL (${c.nanMismatch} non-finite mismatches${overflow})` : 'FAIL';
   return [
     check.output, check.variant, c.maxAbsError.toExponential(2), c.relL2Error.toExponential(2), c.tolerance.toExponential(0),
-    result, `${check.gpuSeconds.toFixed(2)} s`,
+    result, `${check.seconds.toFixed(2)} s`,
   ];
 }
 
@@ -132,13 +179,4 @@ export function formatTable(rows: readonly (readonly string[])[]): string[] {
 function signature(program: Program): string {
   const specs = (list: Program['inputSpecs']) => list.map((s) => `${s.name} ${s.dtype}${formatShape(s.shape)}`).join(', ');
   return `${program.name}(${specs(program.inputSpecs)}) -> ${specs(program.outputSpecs)}`;
-}
-
-function displayPath(file: string): string {
-  const rel = relative(process.cwd(), file);
-  return rel.startsWith('..') ? file : rel;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

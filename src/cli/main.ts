@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { cac } from 'cac';
 import type { Variant } from '../runtime/types.js';
 import { checkFiles } from './check.js';
+import { checkUGraphFiles } from './check-ugraph.js';
 import type { LockCommandFlags } from './modules.js';
 import { prune } from './prune.js';
 import { verify } from './verify.js';
@@ -27,14 +28,19 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
     .option('--seed <seed>', 'Seed of the random inputs', { default: 1 })
     .option('--variant <variant>', 'Only this variant: f16 or f32 (repeatable; default: every variant the adapter supports)')
     .option('--tolerance <tolerance>', 'Pass threshold on the relative L2 error, for every variant (default: 1e-2 for f16, 1e-4 for f32)')
+    .option('--mugraph', 'The files declare μGraphs (ugraphProgram(program, graph) or { program, graph } exports): check each with the μGraph interpreter and on the adapter')
+    .option('--svg <dir>', "With --mugraph: write each μGraph's diagram to <dir>/<module>.<export>.svg")
     .example('mugraph check src/model/*.tensor.ts')
+    .example('mugraph check --mugraph --svg diagrams src/model/rmsnorm.ugraph.ts')
     .action(async (files: string[], flags: Record<string, unknown>) => {
-      const report = await checkFiles(files, {
+      const options = {
         seed: parseSeed(flags.seed),
         variants: parseVariants(flags.variant),
         tolerance: parseTolerance(flags.tolerance),
         log,
-      });
+      };
+      const svgDir = parseSvgDir(flags.svg, flags.mugraph === true);
+      const report = flags.mugraph === true ? await checkUGraphFiles(files, { ...options, svgDir }) : await checkFiles(files, options);
       exitCode = report.exitCode;
     });
 
@@ -100,6 +106,13 @@ function parseVariants(value: unknown): Variant[] | undefined {
   const bad = list.find((v) => !VARIANTS.includes(v as Variant));
   if (bad !== undefined) throw new UsageError(`--variant must be f16 or f32, got ${bad}`);
   return list as Variant[];
+}
+
+function parseSvgDir(value: unknown, mugraph: boolean): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new UsageError('--svg needs a directory');
+  if (!mugraph) throw new UsageError('--svg needs --mugraph (it draws the μGraphs a module declares)');
+  return value;
 }
 
 function parseTolerance(value: unknown): number | undefined {

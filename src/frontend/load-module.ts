@@ -50,29 +50,44 @@ export interface LoadedProgramExport {
   readonly value: TensorProgram;
 }
 
-export async function loadTensorModule(file: string): Promise<LoadedTensorModule> {
+/** A module evaluated: its exports, whatever they are. */
+export interface EvaluatedModule {
+  /** Absolute path of the module. */
+  readonly file: string;
+  readonly exports: Readonly<Record<string, unknown>>;
+  /** Absolute paths of every source file the module imports (itself included). */
+  readonly dependencies: readonly string[];
+}
+
+/** Bundles and imports `file`; errors thrown while evaluating it are located in the user's source. */
+export async function evaluateModule(file: string): Promise<EvaluatedModule> {
   const entry = resolve(file);
   if (!existsSync(entry)) throw new Error(`${entry}: no such file`);
   const bundleFile = join(tmpdir(), `mugraph-${basename(entry).replace(/[^\w.-]/g, '_')}-${randomUUID()}.mjs`);
   const { code, map, dependencies } = await bundle(entry, bundleFile);
-  let exports: Record<string, unknown>;
   try {
     await writeFile(bundleFile, code);
-    exports = (await import(/* @vite-ignore */ pathToFileURL(bundleFile).href)) as Record<string, unknown>;
+    const exports = (await import(/* @vite-ignore */ pathToFileURL(bundleFile).href)) as Record<string, unknown>;
+    return { file: entry, exports, dependencies };
   } catch (error) {
     throw locateError(error, entry, bundleFile, map, dependencies);
   } finally {
     await rm(bundleFile, { force: true });
   }
+}
+
+export async function loadTensorModule(file: string): Promise<LoadedTensorModule> {
+  const { file: entry, exports, dependencies } = await evaluateModule(file);
   const programs = Object.entries(exports)
     .filter((entry): entry is [string, TensorProgram] => isTensorProgramExport(entry[1]))
     .map(([exportName, value]) => ({ exportName, program: value.program, value }));
-  if (programs.length === 0) {
-    throw new ProgramError(
-      'no tensor program exported (export the value returned by tensorProgram(...))', 'module', { file: entry, line: 1, column: 1 },
-    );
-  }
+  if (programs.length === 0) throw moduleError(entry, 'no tensor program exported (export the value returned by tensorProgram(...))');
   return { file: entry, programs, dependencies };
+}
+
+/** A problem with a module as a whole, reported at its first line (no line of it is to blame). */
+export function moduleError(file: string, detail: string): ProgramError {
+  return new ProgramError(detail, 'module', { file, line: 1, column: 1 });
 }
 
 function isTensorProgramExport(value: unknown): value is TensorProgram {

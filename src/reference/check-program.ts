@@ -17,7 +17,6 @@ export function supportedVariants(program: Program, device: GPUDevice): Variant[
   return hasF16 && device.features.has('shader-f16') ? ['f16', 'f32'] : ['f32'];
 }
 
-
 export interface VariantCheck {
   readonly output: string;
   readonly variant: Variant;
@@ -36,37 +35,62 @@ export interface ProgramCheck {
   readonly referenceSeconds: number;
 }
 
+/** The seeded random inputs of a program and the float64 reference's outputs on them. */
+export interface ReferenceRun {
+  /** Inputs the program declares f16 are drawn as f16 values (see checkProgram). */
+  readonly inputs: Readonly<Record<string, Float32Array>>;
+  readonly expected: Readonly<Record<string, Float64Array>>;
+  /** Seconds the reference interpreter took. */
+  readonly seconds: number;
+}
+
+export function referenceRun(program: Program, seed: number): ReferenceRun {
+  const inputs = programInputs(program, seed);
+  const start = performance.now();
+  const expected = evaluateReference(program, inputs);
+  return { inputs, expected, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
+ * Compares every output of `program` in `actual` (from the GPU, or any other
+ * implementation) with the reference's; a missing output throws. `tolerance` overrides
+ * the variant's threshold.
+ */
+export function compareOutputs(
+  program: Program, actual: Readonly<Record<string, ArrayLike<number>>>, expected: Readonly<Record<string, Float64Array>>,
+  variant: Variant, tolerance?: number,
+): { output: string; comparison: Comparison }[] {
+  return program.outputSpecs.map(({ name }) => {
+    const got = actual[name];
+    if (!got) throw new Error(`the result has no output "${name}"`);
+    return { output: name, comparison: withTolerance(compareToReference(got, expected[name]!, variant), tolerance) };
+  });
+}
+
 /**
  * Runs `value` (what the user's module exported) in each variant on the same seeded random
  * inputs and compares every output with the float64 reference. Inputs the program declares
  * f16 are drawn as f16 values (the only values such an input can hold), so every variant
- * and the reference see identical numbers and the reference is evaluated once.
+ * and the reference see identical numbers and the reference is evaluated once; a caller
+ * that also checks something else on those inputs passes its own `reference`.
  */
 export async function checkProgram(
   value: TensorProgram, device: GPUDevice, variants: readonly Variant[], seed: number, tolerance?: number,
+  reference: ReferenceRun = referenceRun(value.program, seed),
 ): Promise<ProgramCheck> {
-  const { program } = value;
-  const inputs = programInputs(program, seed);
-  const referenceStart = performance.now();
-  const expected = evaluateReference(program, inputs);
-  const referenceSeconds = (performance.now() - referenceStart) / 1000;
   const outcomes: Array<VariantCheck | VariantFailure> = [];
   for (const variant of variants) {
     try {
       const gpuStart = performance.now();
-      const actual = await runOnce(value, device, variant, inputs);
+      const actual = await runOnce(value, device, variant, reference.inputs);
       const gpuSeconds = (performance.now() - gpuStart) / 1000;
-      for (const { name } of program.outputSpecs) {
-        const got = actual[name];
-        if (!got) throw new Error(`the GPU result has no output "${name}"`);
-        const comparison = withTolerance(compareToReference(got, expected[name]!, variant), tolerance);
-        outcomes.push({ output: name, variant, comparison, gpuSeconds });
-      }
+      const compared = compareOutputs(value.program, actual, reference.expected, variant, tolerance);
+      outcomes.push(...compared.map(({ output, comparison }) => ({ output, variant, comparison, gpuSeconds })));
     } catch (error) {
       outcomes.push({ variant, error: messageOf(error) });
     }
   }
-  return { outcomes, referenceSeconds };
+  return { outcomes, referenceSeconds: reference.seconds };
 }
 
 /** Seeded random inputs, f16-declared ones rounded to f16. */
@@ -76,7 +100,7 @@ function programInputs(program: Program, seed: number): Record<string, Float32Ar
 }
 
 async function runOnce(
-  value: TensorProgram, device: GPUDevice, variant: Variant, inputs: Record<string, Float32Array>,
+  value: TensorProgram, device: GPUDevice, variant: Variant, inputs: Readonly<Record<string, Float32Array>>,
 ): Promise<Record<string, Float32Array>> {
   const loaded = await value.load(device, { variant });
   try {

@@ -17,3 +17,4 @@ export { float64Domain, type NumberDomain } from './domain.js';
 export { evaluateKernelGraph, runKernelGraph } from './interpreter.js';
 export { runBlockGraph } from './block-interpreter.js';
 export { kernelGraphFromProgram } from './lower-naive.js';
+export { type DiagramOptions, kernelGraphToSVG } from './diagram.js';
