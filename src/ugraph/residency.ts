@@ -6,7 +6,9 @@
  * - 'inline': constants, and elementwise results with one reader that visits each element
  *   once (recomputed where read);
  * - 'registers': a matmul whose only reader is a `sum` accumulator (it accumulates in
- *   the invocations' register tiles);
+ *   the invocations' register tiles), and such an accumulator itself when only savers
+ *   read it, directly or through inline elementwise epilogue ops at its own shape (each
+ *   invocation saves its register tile; the accumulator never reaches workgroup memory);
  * - 'direct': a loop-variant iterator tile that no reader re-reads (streamed from storage);
  * - 'split': a concat along the contracted dimension of the matmuls that read it (and
  *   nothing else): a matmul over a K-concat is the sum of the matmuls over its parts, so
@@ -14,6 +16,7 @@
  *   keep residencies of their own (a streamed W next to a streamed B in LoRA);
  * - 'workgroup': everything else, accumulators included.
  */
+import { sameShape } from '../ir/shape.js';
 import type { BlockGraph } from './block-graph.js';
 import type { AccumSpec } from './block-ops.js';
 import type { ThreadConfig } from './thread-config.js';
@@ -54,6 +57,13 @@ export function blockResidency(block: BlockGraph, thread: ThreadConfig): BlockRe
     const streamed = !invariant.has(id) || readers[id]!.every((r) => split.has(r));
     if (op === undefined && streamed && readers[id]!.every((r) => readOnce(r, id))) return 'direct';
     return 'workgroup';
+  });
+  // Accumulators of register-tiled matmuls that only savers read stay in registers.
+  const savedFromRegisters = (id: number, shape: readonly number[]): boolean => readers[id]!.every((r) => r < 0 || (
+    residency[r] === 'inline' && sameShape(block.tensors[r]!.shape, shape) && savedFromRegisters(r, shape)));
+  block.tensors.forEach((tensor, id) => {
+    const op = tensor.op;
+    if (op?.op === 'accum' && residency[op.inputs[0]!] === 'registers' && savedFromRegisters(id, tensor.shape)) residency[id] = 'registers';
   });
   return { residency, invariant, readers };
 }
@@ -106,8 +116,7 @@ function isInlineable(block: BlockGraph, id: number, readers: readonly number[])
   const op = block.tensors[reader]!.op!;
   if (op.op === 'matmul' || op.op === 'concat') return false;
   if (op.op === 'accum' || op.op === 'reduce') return true;
-  const [a, b] = [block.tensors[reader]!.shape, block.tensors[id]!.shape];
-  return a.length === b.length && a.every((d, i) => d === b[i]);
+  return sameShape(block.tensors[reader]!.shape, block.tensors[id]!.shape);
 }
 
 /** Whether reader `r` reads each element of tile `id` at most once per invocation (no reuse to stage for). */

@@ -41,7 +41,14 @@ export interface IteratorSource {
   readonly vector?: { readonly name: string; readonly width: number };
 }
 
-export function tensorAccess(plan: KernelPlan, variant: Variant, iterators: readonly IteratorSource[]): TensorAccess {
+/**
+ * `registers` names the register that holds a register-resident accumulator at the element
+ * being read (savers reading register tiles, custom-kernel.ts); without it such a read is
+ * an internal error.
+ */
+export function tensorAccess(
+  plan: KernelPlan, variant: Variant, iterators: readonly IteratorSource[], registers?: (id: number) => string | undefined,
+): TensorAccess {
   const { block } = plan;
   const shapeOf = (id: number) => block.tensors[id]!.shape;
   const slot = (id: number, shape: Shape, index: Index): string => {
@@ -59,8 +66,11 @@ export function tensorAccess(plan: KernelPlan, variant: Variant, iterators: read
         const at = offset(0, shape, broadcastStrides(shape, shapeOf(id), it.strides), index);
         return load(variant, it.binding, at === '0u' ? it.base : `${it.base} + ${at}`);
       }
-      case 'registers':
-        throw new Error(`internal: t${id} lives in registers and is read only by its accumulator`);
+      case 'registers': {
+        const register = registers?.(id);
+        if (register === undefined) throw new Error(`internal: t${id} lives in registers, read only by its accumulator or by savers`);
+        return register;
+      }
       case 'split':
         throw new Error(`internal: t${id} is a K-split concat, read part by part by its matmuls`);
       case 'inline':

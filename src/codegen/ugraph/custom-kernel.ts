@@ -19,14 +19,14 @@ import type { CustomKernelNode } from '../../ugraph/kernel-ops.js';
 import {
   type Binding, kernelHeader, type KernelSource, load, storageType, store, stridedIndex, u32,
 } from '../wgsl/common.js';
-import { type IteratorSource, tensorAccess } from './access.js';
+import { type IteratorSource, offset, tensorAccess } from './access.js';
 import { Code, forEachElement } from './code.js';
 import {
-  declareRegisterAccumulators, emitAccumulatorUpdates, emitRegisterFlush, emitRunningMaxCommits, hasRunningMax,
+  declareRegisterAccumulators, emitAccumulatorUpdates, emitRegisterFlush, emitRunningMaxCommits, forEachSlot, hasRunningMax, register,
 } from './emit-accum.js';
-import { type EmitContext, emitOp } from './emit-ops.js';
+import { type EmitContext, emitOp, matmulTileOutputs } from './emit-ops.js';
 import { declareRowSums, emitRowSumFlush } from './emit-row-sums.js';
-import { planKernel } from './plan.js';
+import { type KernelPlan, planKernel } from './plan.js';
 
 export interface StorageTensor {
   readonly shape: readonly number[];
@@ -118,7 +118,7 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     }
   });
 
-  if (plan.fusedMatmul.size > 0) {
+  if ([...plan.fusedMatmul.keys()].some((acc) => plan.storage[acc]!.kind !== 'registers')) {
     emitRegisterFlush(ctx);
     code.barrier();
   }
@@ -128,7 +128,7 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     return block.tensors[id]!.phase === 'post' && op.op !== 'accum' && staged(id) ? [id] : [];
   });
   emitSteps(ctx, [], epilogue, iterators, variant);
-  emitSavers(ctx, outputBindings, variant);
+  emitSavers(ctx, outputBindings, variant, iterators);
 
   let header = kernelHeader(variant, bindings);
   for (const { input, width } of aliases) {
@@ -166,21 +166,48 @@ function emitSteps(ctx: EmitContext, tiles: readonly number[], ops: readonly num
   }
 }
 
-/** Each saver writes its tile at the workgroup's omap offset in the output. */
-function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Variant): void {
+/**
+ * Each saver writes its tile at the workgroup's omap offset in the output. A saver of
+ * register-resident accumulators (directly or through inline epilogue ops) writes each
+ * invocation's register tile: the elements it holds, with the registers substituted.
+ */
+function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Variant, iterators: readonly IteratorSource[]): void {
   const { plan, access, code } = ctx;
   plan.block.outputs.forEach((saver, k) => {
     const shape = plan.block.tensors[saver.tensor]!.shape;
     const strides = stridesOf(plan.block.outputShapes[k]!);
+    const tileStrides = strides.map((s, d) => (shape[d] === 1 ? 0 : s));
     const terms = saver.omap.flatMap((dim, axis) => (dim === null ? [] : [`wid.${GRID_AXES[axis]} * ${u32(shape[dim]! * strides[dim]!)}`]));
-    code.comment(`out${k} = t${saver.tensor}`);
+    const registers = registerAccumulatorsRead(plan, saver.tensor);
+    code.comment(`out${k} = t${saver.tensor}${registers.length > 0 ? ', from registers' : ''}`);
     code.block('', () => {
       code.line(`let base = ${terms.length === 0 ? '0u' : terms.join(' + ')};`);
-      forEachElement(code, numel(shape), plan.thread.invocations, (e) => {
-        const at = stridedIndex(shape, strides.map((s, d) => (shape[d] === 1 ? 0 : s)), e);
-        code.line(store(variant, outputs[k]!, `base + ${at}`, access.value(saver.tensor, shape, { flat: e })));
+      if (registers.length === 0) {
+        forEachElement(code, numel(shape), plan.thread.invocations, (e) => {
+          code.line(store(variant, outputs[k]!, `base + ${stridedIndex(shape, tileStrides, e)}`, access.value(saver.tensor, shape, { flat: e })));
+        });
+        return;
+      }
+      // Every register accumulator read has the saver's shape, hence the same register tiling.
+      const matmul = plan.fusedMatmul.get(registers[0]!)!;
+      forEachSlot(ctx, matmul, (slot) => {
+        for (const { coords, i, j } of matmulTileOutputs(ctx, matmul)) {
+          const lookup = (id: number) => (registers.includes(id) ? register(ctx, id, plan.fusedMatmul.get(id)!, slot, i, j) : undefined);
+          const value = tensorAccess(plan, variant, iterators, lookup).value(saver.tensor, shape, { coords });
+          const at = offset(0, shape, tileStrides, { coords });
+          code.line(store(variant, outputs[k]!, at === '0u' ? 'base' : `base + ${at}`, value));
+        }
       });
     });
   });
+}
+
+/** The register-resident accumulators that tensor `id` is computed from through inline ops (or is). */
+function registerAccumulatorsRead(plan: KernelPlan, id: number): number[] {
+  const storage = plan.storage[id]!;
+  if (storage.kind === 'registers') return [id];
+  if (storage.kind !== 'inline') return [];
+  const op = plan.block.tensors[id]!.op;
+  return [...new Set((op?.inputs ?? []).flatMap((x) => registerAccumulatorsRead(plan, x)))];
 }
 

@@ -33,7 +33,7 @@ function tileOf(ctx: EmitContext, matmul: number): { rows: number; cols: number;
 const registerVector = (acc: number, slot: number, i: number, g: number) => `acc${acc}_${slot}_${i}_${g}`;
 
 /** The scalar register holding output (i, j) of a fused matmul's tile. */
-function register(ctx: EmitContext, acc: number, matmul: number, slot: number, i: number, j: number): string {
+export function register(ctx: EmitContext, acc: number, matmul: number, slot: number, i: number, j: number): string {
   const { width } = tileOf(ctx, matmul);
   return component(registerVector(acc, slot, i, Math.floor(j / width)), width, j % width);
 }
@@ -50,7 +50,7 @@ export function declareRegisterAccumulators(ctx: EmitContext): void {
 }
 
 /** Opens each register slot's scope (defining `t`) in turn. */
-function forEachSlot(ctx: EmitContext, matmul: number, body: (slot: number) => void): void {
+export function forEachSlot(ctx: EmitContext, matmul: number, body: (slot: number) => void): void {
   const { code, plan } = ctx;
   const tiles = matmulTileCount(plan, matmul);
   for (let s = 0; s < slots(ctx, matmul); s++) {
@@ -160,6 +160,7 @@ export function emitRunningMaxCommits(ctx: EmitContext): void {
 /** Writes the register accumulators to their workgroup slots (after the loop). */
 export function emitRegisterFlush(ctx: EmitContext): void {
   for (const [acc, matmul] of ctx.plan.fusedMatmul) {
+    if (ctx.plan.storage[acc]!.kind === 'registers') continue;
     const shape = ctx.plan.block.tensors[acc]!.shape;
     ctx.code.comment(`t${acc}: registers -> workgroup memory`);
     forEachSlot(ctx, matmul, (s) => {

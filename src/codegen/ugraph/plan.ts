@@ -26,7 +26,10 @@ export type Storage =
   /** A concat along its matmul readers' K dimension: never materialized, read part by part. */
   | { readonly kind: 'split' }
   | { readonly kind: 'workgroup'; readonly base: number; readonly strides: readonly number[] }
-  /** A matmul folded into the register tiles of the `sum` accumulator `accumulator`. */
+  /**
+   * A matmul folded into the register tiles of the `sum` accumulator `accumulator`, or
+   * that accumulator itself when savers read it straight from the registers.
+   */
   | { readonly kind: 'registers'; readonly accumulator: number };
 
 export interface KernelPlan {
@@ -55,6 +58,7 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
   const { residency, invariant, readers } = blockResidency(block, thread);
   const fusedMatmul = new Map<number, number>();
   const storage = residency.map((kind, id): Storage | undefined => {
+    if (kind === 'registers' && opOf(id)?.op === 'accum') return { kind, accumulator: id };
     if (kind === 'registers') {
       const accumulator = fusedAccumulator(block, id, readers[id]!)!;
       fusedMatmul.set(accumulator, id);
@@ -65,7 +69,7 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
 
   // Workgroup slots: accumulators, then body and epilogue overlapping.
   const needsSlot = (id: number) => storage[id] === undefined;
-  const accumulators = block.tensors.flatMap((t, id) => (t.op?.op === 'accum' ? [id] : []));
+  const accumulators = block.tensors.flatMap((t, id) => (t.op?.op === 'accum' && storage[id] === undefined ? [id] : []));
   const layouts = new Map<number, { base: number; strides: readonly number[] }>();
   let accEnd = 0;
   for (const id of accumulators) {
@@ -103,7 +107,7 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
     const layout = layouts.get(id);
     if (layout && storage[id] === undefined) storage[id] = { kind: 'workgroup', ...layout };
   });
-  // Accumulators fed by registers still own their slot (flushed after the loop).
+  // Accumulators fed by registers that an epilogue op reads own a slot (flushed after the loop).
   for (const id of accumulators) storage[id] ??= { kind: 'workgroup', ...layouts.get(id)! };
 
   const vectorOperands = new Map<number, number>();
