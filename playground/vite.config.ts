@@ -3,19 +3,18 @@
  * the repo's src/ (as tsconfig's `paths` do), so it shows the compiler as it is in the
  * working tree. The build plugin comes from the built package (`mugraph/vite`, i.e.
  * dist/: run `npm run build` first), as an app would import it; its kernel lock is
- * playground/mugraph.lock. To run the page without the plugin (tensor modules then lower
+ * playground/mugraph.lock. Its options are in mugraph.config.js, shared with the demo and
+ * `npm run playground:warm`. To run the page without the plugin (tensor modules then lower
  * per operator at run time), drop `mugraph(...)` from `plugins`. The plugin leaves modules
  * imported with `?dsl` alone: the page evaluates their DSL programs for its reference.
  *
- * Mode `e2e` (the browser test) compiles what the lock lacks into the scratch cache, even
- * in CI, and never writes the committed lock.
+ * Mode `e2e` (the browser test) is frozen: it builds from the committed lock alone, so a
+ * lock that lacks an entry the page needs fails the test instead of being filled quietly.
  */
 import { fileURLToPath } from 'node:url';
 import mugraph from 'mugraph/vite';
 import { defineConfig } from 'vite';
-
-/** `x.tensor.ts?dsl` imports the module as written, for the page's reference (src/benchmarks.ts). */
-const DSL_QUERY = /\?dsl$/;
+import playgroundOptions from './mugraph.config.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const source = (path: string) => fileURLToPath(new URL(`../src/${path}`, import.meta.url));
@@ -23,7 +22,7 @@ const source = (path: string) => fileURLToPath(new URL(`../src/${path}`, import.
 export default defineConfig(({ mode }) => ({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
-  plugins: [mugraph({ exclude: [/node_modules/, DSL_QUERY], ...(mode === 'e2e' ? { lockDir: false, frozen: false } : {}) })],
+  plugins: [mugraph({ ...playgroundOptions, ...(mode === 'e2e' ? { frozen: true } : {}) })],
   resolve: {
     alias: [
       { find: /^mugraph$/, replacement: source('index.ts') },

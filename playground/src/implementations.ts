@@ -9,13 +9,13 @@
  * The hand-written μGraph counts only if its program has the same structural hash and
  * input names as the benchmark's.
  */
-import { isProgram, type CompiledProgram, type LoadedProgram, type Program, type TensorProgram } from 'mugraph';
+import { isProgram, type CompiledProgram, type LoadedProgram, type LoadOptions, type Program, type TensorProgram } from 'mugraph';
 import type { UGraphCase } from '../../fixtures/ugraphs/index.js';
 import { compile } from '../../src/compile.js';
 import { lowerPerOperator } from '../../src/lower/per-op.js';
 import { loadCompiled } from '../../src/runtime/loader.js';
 import { KernelGraph, type KernelGraphJSON, kernelGraphFromProgram } from '../../src/ugraph/index.js';
-import type { BenchmarkPrograms } from './benchmarks.js';
+import type { BenchmarkPrograms } from './benchmark-list.js';
 
 export type ImplementationId = 'build' | 'perOp' | 'handWritten';
 
@@ -31,7 +31,8 @@ export interface AvailableImplementation {
   readonly note: string;
   readonly graph: KernelGraph;
   readonly compiled: CompiledProgram;
-  load(device: GPUDevice): Promise<LoadedProgram>;
+  /** `options.variant` forces a variant (the demo runs both); by default the loader picks. */
+  load(device: GPUDevice, options?: LoadOptions): Promise<LoadedProgram>;
 }
 
 export interface UnavailableImplementation {
@@ -46,8 +47,9 @@ export function isAvailable(impl: Implementation): impl is AvailableImplementati
 }
 
 /**
- * What a module compiled by the plugin may carry besides the TensorProgram interface, for
- * the page to show the μGraph the build chose (the playground's request to the plugin).
+ * What a module compiled by the plugin carries besides the TensorProgram interface when its
+ * `artifacts` option is on (playground/mugraph.config.js turns it on): the μGraph the build
+ * chose, as the lock entry holds it, and the CompiledProgram its `load()` runs.
  */
 interface BuildArtifacts {
   readonly compiled?: CompiledProgram;
@@ -74,24 +76,24 @@ function perOperator(program: Program): AvailableImplementation {
     note: 'one kernel per primitive operator',
     graph: kernelGraphFromProgram(program),
     compiled,
-    load: (device) => loadCompiled(compiled, device),
+    load: (device, options) => loadCompiled(compiled, device, options),
   };
 }
 
 function buildImplementation(module: TensorProgram, program: Program, perOp: AvailableImplementation): AvailableImplementation {
   const { compiled, ugraph } = module as TensorProgram & BuildArtifacts;
-  const load = (device: GPUDevice) => module.load(device);
+  const load = (device: GPUDevice, options?: LoadOptions) => module.load(device, options);
   if (compiled !== undefined && ugraph !== undefined) {
-    return { id: 'build', note: 'chosen at build time by the mugraph plugin', graph: KernelGraph.fromJSON(ugraph), compiled, load };
+    return { id: 'build', note: 'chosen at build time by the mugraph plugin (its μGraph and WGSL, from the module)', graph: KernelGraph.fromJSON(ugraph), compiled, load };
   }
   if (isProgram(module.program)) return { ...perOp, id: 'build', note: 'no build plugin: load() lowers per operator at run time', load };
-  const chosen = fromCompile('build', 'compiled by the mugraph plugin; μGraph and WGSL shown from compile() (the module does not carry them)', compile(program));
+  const chosen = fromCompile('build', 'compiled by the mugraph plugin; μGraph and WGSL shown from compile() (the plugin\'s `artifacts` option is off)', compile(program));
   return { ...chosen, load };
 }
 
 function fromCompile(id: ImplementationId, note: string, result: ReturnType<typeof compile>): AvailableImplementation {
   const { ugraph, compiled } = result;
-  return { id, note, graph: ugraph, compiled, load: (device) => loadCompiled(compiled, device) };
+  return { id, note, graph: ugraph, compiled, load: (device, options) => loadCompiled(compiled, device, options) };
 }
 
 /** compile() names tensors after the μGraph's inputs; run() passes the program's names. */

@@ -17,7 +17,7 @@ export const SEED = 1;
 /** Timed dispatches after the checked run (which also warms the pipelines): at most this many... */
 export const TIMED_RUNS = 7;
 /** ...and no more once they have taken this long (full shapes on a software adapter take seconds each). */
-const TIME_BUDGET_MS = 2000;
+export const TIME_BUDGET_MS = 2000;
 
 export interface Measurement {
   readonly variant: Variant;

@@ -151,7 +151,8 @@ export async function buildTensorModule(file: string, context: BuildContext): Pr
     });
   }
   const emitStart = performance.now();
-  const code = emitModule(relative(context.options.root, loaded.file), programs);
+  const emitted = programs.map((p) => ({ ...p, ugraph: p.entry.ugraph }));
+  const code = emitModule(relative(context.options.root, loaded.file), emitted, { artifacts: context.options.artifacts });
   const end = performance.now();
   const timings: BuildTimings = {
     evaluateMs: evaluated - start, lockMs: clock.lock, regenerateMs: clock.regenerate, compileMs: clock.compile,

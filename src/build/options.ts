@@ -45,6 +45,15 @@ export interface MugraphOptions {
    * reference and record the errors (and timings) in its entry. @default false
    */
   profile?: boolean;
+  /**
+   * Also attach to each exported program of a generated module its `compiled` (the
+   * CompiledProgram that `load()` runs, sharing the module's WGSL constants) and `ugraph`
+   * (the chosen μGraph as KernelGraph JSON, as the lock entry holds it), for tools that show
+   * or re-run what the build chose (the playground, the demo). Off by default: an app's bundle
+   * then carries only the kernels. Not part of the cache key: the kernels are the same.
+   * @default false
+   */
+  artifacts?: boolean;
   /** Called once per program built, with what the lock did. @default prints compiles and rebuilds to stderr */
   onProgram?: (event: ProgramEvent) => void;
 }
@@ -75,6 +84,7 @@ export interface ResolvedOptions {
   readonly target: TargetProfile;
   readonly frozen: boolean;
   readonly profile: boolean;
+  readonly artifacts: boolean;
   readonly onProgram: (event: ProgramEvent) => void;
 }
 
@@ -97,6 +107,7 @@ export function resolveOptions(options: MugraphOptions = {}, env: NodeJS.Process
     target: options.target ?? webgpuDefaults,
     frozen: options.frozen ?? isCI(env),
     profile: options.profile ?? false,
+    artifacts: options.artifacts ?? false,
     onProgram: options.onProgram ?? ((event: ProgramEvent) => printProgramEvent(event, root)),
   });
 }

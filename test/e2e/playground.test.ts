@@ -4,6 +4,12 @@
  * what the page reports (view.ts writes it as data attributes): every implementation that
  * is available ran and matched the float64 reference within the variant's tolerance. A
  * screenshot goes to test/e2e/__screenshots__/playground.png. A missing Chromium fails.
+ *
+ * The build is frozen (mode `e2e`) against the committed lock, playground/mugraph.lock: it
+ * compiles nothing and writes nothing, so a lock that lacks an entry for any program the
+ * page imports (small and full shapes) fails here, as `CI=true npm run playground:build`
+ * would. The page's modules carry the build's μGraph (the plugin's `artifacts` option), so
+ * the build row must say it shows the build's own choice.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +45,13 @@ describe('playground', () => {
   beforeAll(async () => {
     browser = await launchChromium(); // first: a missing Chromium fails here, with what to install
     outDir = mkdtempSync(join(tmpdir(), 'mugraph-playground-'));
-    await build({ configFile: join(PLAYGROUND, 'vite.config.ts'), mode: 'e2e', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+    try {
+      await build({ configFile: join(PLAYGROUND, 'vite.config.ts'), mode: 'e2e', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+    } catch (error) {
+      // MissingEntryError names `npx mugraph warm <file>`; the playground's lock needs its config, which this script passes.
+      throw new Error(`building the playground from its committed lock failed; if an entry is missing or stale, run \`npm run playground:warm\` `
+        + `and commit playground/mugraph.lock:\n${(error as Error).message}`);
+    }
     server = await serveStatic(outDir);
     page = await browser.context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -63,7 +75,9 @@ describe('playground', () => {
       const shown = await page.$eval(`section[data-benchmark="${id}"]`, (s) => ({
         diagramBoxes: s.querySelectorAll('svg.ugraph g.node').length,
         wgsl: s.querySelector('pre.wgsl')?.textContent ?? '',
+        buildNote: s.querySelector('tr[data-impl="build"] td.label small')?.textContent ?? '',
       }));
+      expect(shown.buildNote, `${id}: the build row shows the module's own μGraph, not a recompile`).toContain('from the module');
       expect(shown.diagramBoxes, `${id}: diagram`).toBeGreaterThan(2);
       expect(shown.wgsl, `${id}: WGSL`).toContain('@compute');
     }
