@@ -94,7 +94,8 @@ export class MissingEntryError extends Error {
   override readonly name = 'MissingEntryError';
   constructor(readonly moduleFile: string, readonly programName: string, readonly entryFile: string, root: string) {
     super(`${moduleFile}: program "${programName}" has no kernel lock entry (${relative(root, entryFile)}) and the build is frozen `
-      + `(CI or frozen: true), so it will not be compiled here. Run \`${warmCommand(moduleFile, root)}\` and commit the lock.`);
+      + `(CI or frozen: true), so it will not be compiled here. Run \`${warmCommand(moduleFile, root)}\` and commit the lock `
+      + '(add `--config <module exporting the plugin options>` when they set lockDir, search or target, so the keys match the build).');
   }
 }
 
