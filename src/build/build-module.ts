@@ -17,8 +17,9 @@ import type { Program } from '../frontend/program.js';
 import type { NodeGpu } from '../gpu/node-device.js';
 import type { CompiledProgram } from '../runtime/types.js';
 import { KernelGraph } from '../ugraph/kernel-graph.js';
+import type { TargetProfile } from '../ugraph/target.js';
 import { COMPILER_ID, compileProgram, regenerate } from './compiler.js';
-import { emitModule } from './emit.js';
+import { type EmittedProgram, emitModule } from './emit.js';
 import { CorruptEntryError, type LockEntry, sealEntry, type Verification } from '../cache/entry.js';
 import { cacheKey, compilerIdentity } from '../cache/key.js';
 import type { ResolvedOptions } from './options.js';
@@ -31,6 +32,8 @@ export type EntryStatus = 'hit' | 'compiled' | 'rebuilt';
 export interface ProgramBuild {
   readonly exportName: string;
   readonly program: Program;
+  /** The profile this entry was compiled for (one ProgramBuild per program and target). */
+  readonly target: TargetProfile;
   readonly key: string;
   readonly status: EntryStatus;
   readonly entry: LockEntry;
@@ -45,6 +48,7 @@ export interface ModuleBuild {
   readonly file: string;
   /** Every source file the module imports (itself included): watch them, they decide its programs. */
   readonly dependencies: readonly string[];
+  /** One per exported program and target, program by program, targets in the options' order. */
   readonly programs: readonly ProgramBuild[];
   /** The replacement ES module. */
   readonly code: string;
@@ -92,10 +96,10 @@ async function timedAsync<T>(clock: PhaseClock | undefined, phase: Phase, work: 
 /** A program with no lock entry in a frozen build. */
 export class MissingEntryError extends Error {
   override readonly name = 'MissingEntryError';
-  constructor(readonly moduleFile: string, readonly programName: string, readonly entryFile: string, root: string) {
-    super(`${moduleFile}: program "${programName}" has no kernel lock entry (${relative(root, entryFile)}) and the build is frozen `
+  constructor(readonly moduleFile: string, readonly programName: string, readonly entryFile: string, root: string, readonly target: string) {
+    super(`${moduleFile}: program "${programName}" has no kernel lock entry for target "${target}" (${relative(root, entryFile)}) and the build is frozen `
       + `(CI or frozen: true), so it will not be compiled here. Run \`${warmCommand(moduleFile, root)}\` and commit the lock `
-      + '(add `--config <module exporting the plugin options>` when they set lockDir, search or target, so the keys match the build).');
+      + '(add `--config <module exporting the plugin options>` when they set lockDir, search or target(s), so the keys match the build).');
   }
 }
 
@@ -143,16 +147,21 @@ export async function buildTensorModule(file: string, context: BuildContext): Pr
   const evaluated = performance.now();
   const clock: PhaseClock = { lock: 0, regenerate: 0, compile: 0 };
   const programs: ProgramBuild[] = [];
+  const emitted: EmittedProgram[] = [];
   for (const { exportName, program } of loaded.programs) {
-    const built: ProgramBuild = { exportName, ...(await ensureEntry(program, loaded.file, context, clock)) };
-    programs.push(built);
-    context.options.onProgram({
-      file: loaded.file, exportName, programName: program.name, key: built.key, status: built.status, entryFile: built.file,
-      kernels: built.entry.report.kernels, ...(built.reason === undefined ? {} : { reason: built.reason }),
-    });
+    const builds: ProgramBuild[] = [];
+    for (const target of context.options.targets) {
+      const built: ProgramBuild = { exportName, ...(await ensureEntry(program, loaded.file, context, clock, target)) };
+      builds.push(built);
+      context.options.onProgram({
+        file: loaded.file, exportName, programName: program.name, key: built.key, target: target.name, status: built.status,
+        entryFile: built.file, kernels: built.entry.report.kernels, ...(built.reason === undefined ? {} : { reason: built.reason }),
+      });
+    }
+    programs.push(...builds);
+    emitted.push({ exportName, program, builds, ugraph: builds[0]!.entry.ugraph });
   }
   const emitStart = performance.now();
-  const emitted = programs.map((p) => ({ ...p, ugraph: p.entry.ugraph }));
   const code = emitModule(relative(context.options.root, loaded.file), emitted, { artifacts: context.options.artifacts });
   const end = performance.now();
   const timings: BuildTimings = {
@@ -162,27 +171,28 @@ export async function buildTensorModule(file: string, context: BuildContext): Pr
   return { file: loaded.file, dependencies: loaded.dependencies, programs, code, timings };
 }
 
-export function programKey(program: Program, options: ResolvedOptions): string {
-  return cacheKey({ program: program.canonicalJSON(), search: options.search, target: options.target, compiler: compilerIdentity(COMPILER_ID) });
+/** The lock key of `program` built for `target` (by default the most preferred of the options' targets). */
+export function programKey(program: Program, options: ResolvedOptions, target: TargetProfile = options.targets[0]!): string {
+  return cacheKey({ program: program.canonicalJSON(), search: options.search, target, compiler: compilerIdentity(COMPILER_ID) });
 }
 
 const inFlight = new Map<string, Promise<Omit<ProgramBuild, 'exportName'>>>();
 
-/** The program's entry from the store, or a new one compiled and written (see the header). */
+/** The program's entry for `target` from the store, or a new one compiled and written (see the header). */
 export async function ensureEntry(
-  program: Program, moduleFile: string, context: BuildContext, clock?: PhaseClock,
+  program: Program, moduleFile: string, context: BuildContext, clock?: PhaseClock, target: TargetProfile = context.options.targets[0]!,
 ): Promise<Omit<ProgramBuild, 'exportName'>> {
-  const key = timed(clock, 'lock', () => programKey(program, context.options));
+  const key = timed(clock, 'lock', () => programKey(program, context.options, target));
   const file = context.store.fileFor(key);
   const pending = inFlight.get(file);
   if (pending) return relabelled(await timedAsync(clock, 'lock', () => pending), program, clock);
-  const work = lookupOrCompile(program, key, moduleFile, context, clock).finally(() => inFlight.delete(file));
+  const work = lookupOrCompile(program, target, key, moduleFile, context, clock).finally(() => inFlight.delete(file));
   inFlight.set(file, work);
   return work;
 }
 
 async function lookupOrCompile(
-  program: Program, key: string, moduleFile: string, context: BuildContext, clock: PhaseClock | undefined,
+  program: Program, target: TargetProfile, key: string, moduleFile: string, context: BuildContext, clock: PhaseClock | undefined,
 ): Promise<Omit<ProgramBuild, 'exportName'>> {
   const { options, store } = context;
   let reason: string | undefined;
@@ -191,7 +201,7 @@ async function lookupOrCompile(
     if (stored) {
       if (timed(clock, 'lock', () => JSON.stringify(stored.entry.program.canonical) === program.canonicalJSON())) {
         const compiled = timed(clock, 'regenerate', () => regenerate(stored.ugraph, program));
-        return { program, key, status: 'hit', entry: stored.entry, file: stored.file, compiled };
+        return { program, target, key, status: 'hit', entry: stored.entry, file: stored.file, compiled };
       }
       throw new CorruptEntryError(stored.file, 'it records a different program under the same key (hash collision)');
     }
@@ -199,8 +209,8 @@ async function lookupOrCompile(
     if (!(error instanceof CorruptEntryError) || options.frozen) throw withFix(error, moduleFile, options.root);
     reason = error.message;
   }
-  if (options.frozen) throw new MissingEntryError(moduleFile, program.name, store.fileFor(key), options.root);
-  const outcome = timed(clock, 'compile', () => compileProgram(program, options.search, options.target));
+  if (options.frozen) throw new MissingEntryError(moduleFile, program.name, store.fileFor(key), options.root, target.name);
+  const outcome = timed(clock, 'compile', () => compileProgram(program, options.search, target));
   const verification = options.profile
     ? await timedAsync(clock, 'compile', async () => referenceCheck(program, outcome.compiled, await context.gpu()))
     : outcome.verification;
@@ -209,14 +219,14 @@ async function lookupOrCompile(
     schema: 1,
     key,
     program: { name: program.name, canonical: JSON.parse(program.canonicalJSON()) as unknown },
-    config: { search: options.search, target: options.target, compiler: compilerIdentity(COMPILER_ID) },
+    config: { search: options.search, target, compiler: compilerIdentity(COMPILER_ID) },
     ugraph: outcome.ugraph.toJSON(),
     verification,
     report: outcome.record,
   });
   const written = await timedAsync(clock, 'lock', () => store.write(entry));
   const status: EntryStatus = reason === undefined ? 'compiled' : 'rebuilt';
-  return { program, key, status, entry, file: written, compiled: outcome.compiled, ...(reason === undefined ? {} : { reason }) };
+  return { program, target, key, status, entry, file: written, compiled: outcome.compiled, ...(reason === undefined ? {} : { reason }) };
 }
 
 /** A result shared between two programs with one key: the second gets its own names. */

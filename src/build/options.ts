@@ -32,8 +32,15 @@ export interface MugraphOptions {
   cacheDir?: string;
   /** Search configuration (part of the cache key). @default {} */
   search?: SearchConfig;
-  /** Target profile the kernels are compiled and validated for (part of the cache key). @default webgpuDefaults */
+  /** Target profile the kernels are compiled and validated for (part of the cache key); shorthand for `targets: [target]`. @default webgpuDefaults */
   target?: TargetProfile;
+  /**
+   * Several target profiles, most preferred first: each program is compiled once per
+   * profile (one lock entry each), and the generated `load(device)` runs the build of the
+   * first profile whose limits and features the device has. Not together with `target`.
+   * @default [webgpuDefaults]
+   */
+  targets?: readonly TargetProfile[];
   /**
    * Never compile: a program missing from the lock is an error naming the command that
    * fixes it (`npx mugraph warm`), and a corrupt entry is an error instead of a rebuild.
@@ -64,6 +71,8 @@ export interface ProgramEvent {
   readonly exportName: string;
   readonly programName: string;
   readonly key: string;
+  /** The name of the target profile this entry was built for. */
+  readonly target: string;
   /** 'hit': from the lock, nothing compiled; 'compiled': new entry; 'rebuilt': replaced a corrupt entry. */
   readonly status: 'hit' | 'compiled' | 'rebuilt';
   /** The lock entry file. */
@@ -81,7 +90,8 @@ export interface ResolvedOptions {
   readonly lockDir: string | false;
   readonly cacheDir: string;
   readonly search: SearchConfig;
-  readonly target: TargetProfile;
+  /** Non-empty, most preferred first. */
+  readonly targets: readonly TargetProfile[];
   readonly frozen: boolean;
   readonly profile: boolean;
   readonly artifacts: boolean;
@@ -104,7 +114,7 @@ export function resolveOptions(options: MugraphOptions = {}, env: NodeJS.Process
     lockDir: lockDir === false ? false : inRoot(lockDir),
     cacheDir: inRoot(options.cacheDir ?? env.MUGRAPH_CACHE_DIR ?? DEFAULT_CACHE_DIR),
     search: options.search ?? {},
-    target: options.target ?? webgpuDefaults,
+    targets: resolveTargets(options),
     frozen: options.frozen ?? isCI(env),
     profile: options.profile ?? false,
     artifacts: options.artifacts ?? false,
@@ -112,11 +122,24 @@ export function resolveOptions(options: MugraphOptions = {}, env: NodeJS.Process
   });
 }
 
+function resolveTargets(options: MugraphOptions): readonly TargetProfile[] {
+  if (options.target !== undefined && options.targets !== undefined) {
+    throw new Error('mugraph: give either `target` or `targets`, not both (`target: t` is short for `targets: [t]`)');
+  }
+  const targets = options.targets ?? [options.target ?? webgpuDefaults];
+  if (targets.length === 0) throw new Error('mugraph: `targets` is empty; list at least one target profile (e.g. webgpuDefaults)');
+  // Two profiles with one name would make events, lock entries and load errors ambiguous.
+  const names = targets.map((t) => t.name);
+  const repeated = names.find((n, i) => names.indexOf(n) !== i);
+  if (repeated !== undefined) throw new Error(`mugraph: two target profiles are named "${repeated}"; give each a distinct name`);
+  return Object.freeze([...targets]);
+}
+
 /** The default `onProgram`: one stderr line per compile or rebuild; hits are silent. */
 export function printProgramEvent(event: ProgramEvent, root: string): void {
   if (event.status === 'hit') return;
   const what = event.status === 'compiled' ? 'compiled' : `rebuilt (${event.reason ?? 'corrupt entry'})`;
-  process.stderr.write(`mugraph: ${what} ${event.programName} from ${relative(root, event.file)}: `
+  process.stderr.write(`mugraph: ${what} ${event.programName} from ${relative(root, event.file)} for ${event.target}: `
     + `${event.kernels} kernel${event.kernels === 1 ? '' : 's'} -> ${relative(root, event.entryFile)}\n`);
 }
 

@@ -1,6 +1,6 @@
 /**
  * `mugraph prune [globs]`: deletes the lock entries that no matched tensor module
- * references (default globs: every `*.tensor.*` under the current directory, so narrow
+ * references for any of the configured targets (default globs: every `*.tensor.*` under the current directory, so narrow
  * globs prune more). `--dry-run` lists them only. A module that fails to evaluate stops
  * the prune, since its entries would look unreferenced.
  *
@@ -34,7 +34,9 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
     for (const [index, file] of files.entries()) {
       progress.status(`[${index + 1}/${files.length}] ${displayPath(resolved.root, file)}`);
       try {
-        for (const { program } of (await loadTensorModule(file)).programs) referenced.add(programKey(program, resolved));
+        for (const { program } of (await loadTensorModule(file)).programs) {
+          for (const target of resolved.targets) referenced.add(programKey(program, resolved, target));
+        }
       } catch (error) {
         progress.log(`error: ${messageOf(error)}\nnothing pruned: fix the module first (its entries would look unreferenced)`);
         return { exitCode: 2, pruned: [] };

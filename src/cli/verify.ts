@@ -1,6 +1,6 @@
 /**
  * `mugraph verify [globs]`: re-verifies the lock entries of the tensor modules matched.
- * Each entry is validated (schema, content hash, key, μGraph), its WGSL regenerated from
+ * Every target's entry of each program is validated (schema, content hash, key, μGraph), its WGSL regenerated from
  * the μGraph, and the result run on the local WebGPU adapter against the float64
  * reference; without an adapter only the validation and regeneration run, and the summary
  * says so. Entries that no matched module references are validated and listed (see prune).
@@ -58,21 +58,23 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
         continue;
       }
       progress.log(displayPath(resolved.root, file));
-      for (const { program } of programs) {
-        const key = programKey(program, resolved);
+      const builds = programs.flatMap(({ program }) => resolved.targets.map((target) => ({ program, target })));
+      for (const { program, target } of builds) {
+        const key = programKey(program, resolved, target);
         referenced.add(key);
+        const label = resolved.targets.length > 1 ? `${program.name} [${target.name}]` : program.name;
         try {
           const stored = await store.read(key);
           if (!stored) {
-            fail(`  MISSING  ${program.name}: no entry; run \`npx mugraph warm ${displayPath(resolved.root, file)}\``);
+            fail(`  MISSING  ${label}: no entry; run \`npx mugraph warm ${displayPath(resolved.root, file)}\``);
             continue;
           }
           const compiled = regenerate(stored.ugraph, program);
           const line = gpu ? await checkLine(program, compiled, gpu) : { pass: true, text: 'regenerated (not run)' };
           if (line.pass) verified++;
-          (line.pass ? progress.log : fail)(`  ${line.pass ? 'OK  ' : 'FAIL'}     ${program.name}  ${compiled.kernels.length} kernels  ${line.text}  (${displayPath(resolved.root, stored.file)})`);
+          (line.pass ? progress.log : fail)(`  ${line.pass ? 'OK  ' : 'FAIL'}     ${label}  ${compiled.kernels.length} kernels  ${line.text}  (${displayPath(resolved.root, stored.file)})`);
         } catch (error) {
-          fail(`  FAIL     ${program.name}: ${messageOf(error)}`);
+          fail(`  FAIL     ${label}: ${messageOf(error)}`);
         }
       }
     }

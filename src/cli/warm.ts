@@ -1,6 +1,7 @@
 /**
  * `mugraph warm [globs]`: fills the kernel lock for every tensor module matched (default:
- * every `*.tensor.*` under the current directory), compiling only what is missing, so
+ * every `*.tensor.*` under the current directory) and every configured target, compiling
+ * only what is missing, so
  * that frozen builds (CI) find every entry. New entries are checked against the float64
  * reference on the local WebGPU adapter when there is one (`--no-check` skips it), and the
  * entry records what was measured. Prints one line per program and a summary.
@@ -49,7 +50,8 @@ export async function warm(options: WarmOptions): Promise<WarmReport> {
       try {
         const built = await buildTensorModule(file, context);
         progress.log(displayPath(resolved.root, file));
-        for (const program of built.programs) progress.log(`  ${programLine(program, resolved.root)}`);
+        const showTarget = resolved.targets.length > 1;
+        for (const program of built.programs) progress.log(`  ${programLine(program, resolved.root, showTarget)}`);
       } catch (error) {
         if (error instanceof VerificationError) failedChecks++;
         else invalid = true;
@@ -67,12 +69,13 @@ export async function warm(options: WarmOptions): Promise<WarmReport> {
 }
 
 /** `compiled row_norm  3 kernels  0.01 s  checked f16 1.2e-3 ✓  -> mugraph.lock/ab.json` */
-function programLine(program: ProgramBuild, root: string): string {
+function programLine(program: ProgramBuild, root: string, showTarget: boolean): string {
   const { report, verification } = program.entry;
   const checked = verification.method === 'reference-check'
     ? `checked ${verification.variants.map((v) => `${v.variant} ${v.relL2Error.toExponential(1)}`).join(', ')}`
     : 'not measured';
-  const name = program.exportName === program.program.name ? program.program.name : `${program.program.name} [export ${program.exportName}]`;
+  const exported = program.exportName === program.program.name ? program.program.name : `${program.program.name} [export ${program.exportName}]`;
+  const name = showTarget ? `${exported} [target ${program.target.name}]` : exported;
   return [program.status.padEnd(8), name, `${report.kernels} kernels`, `compile ${report.compileSeconds.toFixed(2)} s`, checked,
     `-> ${displayPath(root, program.file)}`].join('  ');
 }

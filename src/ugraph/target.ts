@@ -60,3 +60,27 @@ export function profileFromLimits(limits: LimitsLike, features: Iterable<string>
     features: Object.freeze([...new Set(features)].sort()),
   });
 }
+
+/**
+ * The inverse of profileFromLimits: the device limits (GPUSupportedLimits names) and
+ * features a device needs to run what was compiled for `profile`. Generated modules embed
+ * this for each target so the runtime can choose one without knowing TargetProfile.
+ */
+export function profileRequirements(profile: TargetProfile): {
+  readonly name: string;
+  readonly limits: Required<LimitsLike>;
+  readonly features: readonly string[];
+} {
+  return {
+    name: profile.name,
+    limits: {
+      maxComputeWorkgroupStorageSize: profile.maxWorkgroupStorageBytes,
+      maxComputeInvocationsPerWorkgroup: profile.maxInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: profile.maxWorkgroupSizeX,
+      maxComputeWorkgroupsPerDimension: profile.maxWorkgroupsPerDimension,
+      maxStorageBufferBindingSize: profile.maxStorageBufferBindingSize,
+      maxStorageBuffersPerShaderStage: profile.maxStorageBuffersPerShaderStage,
+    },
+    features: profile.features,
+  };
+}

@@ -31,7 +31,7 @@ describe('resolveOptions', () => {
   it('applies the documented defaults', () => {
     const o = resolveOptions({ root: '/p' }, {});
     expect(o).toMatchObject({ root: '/p', lockDir: '/p/mugraph.lock', cacheDir: '/p/node_modules/.cache/mugraph', frozen: false, profile: false, search: {} });
-    expect(o.target).toBe(webgpuDefaults);
+    expect(o.targets).toEqual([webgpuDefaults]);
     expect(resolveOptions({ root: '/p', lockDir: false }, {}).lockDir).toBe(false);
     expect(resolveOptions({ root: '/p' }, { MUGRAPH_CACHE_DIR: '/c' }).cacheDir).toBe('/c');
   });

@@ -2,12 +2,14 @@
  * `mugraph warm`, `verify` and `prune` as a user runs them: bin/mugraph.js (dist/) in a copy
  * of the fixture project. warm fills the lock (checking new entries on the adapter) and is
  * a no-op the second time; verify re-runs the entries and catches a tampered one; prune
- * deletes an entry no module references.
+ * deletes an entry no module references. With a `--config` listing several targets, each
+ * command covers every target's entries.
  */
 import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, ROOT } from '../plugin/dist.js';
@@ -73,5 +75,24 @@ describe('mugraph warm / verify / prune', () => {
     expect(done.code, done.out).toBe(0);
     expect(done.out).toContain('1 modules, 2 entries referenced, 1 pruned');
     expect(await readdir(join(project, 'mugraph.lock'))).toHaveLength(2);
+  });
+
+  it('with --config listing targets, warm, verify and prune cover every target', async () => {
+    const target = pathToFileURL(join(ROOT, 'dist/ugraph/target.js')).href;
+    await writeFile(join(project, 'multi.config.mjs'), `import { profileFromLimits, webgpuDefaults } from ${JSON.stringify(target)};\n`
+      + "export default { lockDir: 'multi.lock', targets: [profileFromLimits({ maxComputeWorkgroupStorageSize: 32768 }, [], 'roomy'), webgpuDefaults] };\n");
+    const warmed = await mugraph('warm', '--config', 'multi.config.mjs');
+    expect(warmed.code, warmed.out).toBe(0);
+    expect(warmed.out).toMatch(/compiled {2}scaled_sum \[export default\] \[target roomy\] {2}2 kernels/);
+    expect(warmed.out).toContain('4 programs: 4 compiled');
+    expect(await readdir(join(project, 'multi.lock'))).toHaveLength(4);
+
+    const verified = await mugraph('verify', '--config', 'multi.config.mjs');
+    expect(verified.code, verified.out).toBe(0);
+    expect(verified.out).toContain('4 entries: 4 verified on the adapter, 0 failed');
+
+    expect((await mugraph('prune', '--config', 'multi.config.mjs', '--dry-run')).out).toContain('1 modules, 4 entries referenced, 0 unreferenced');
+    // Without the config only the default target's entries are referenced: the roomy ones would go.
+    expect((await mugraph('prune', '--lock-dir', 'multi.lock', '--dry-run')).out).toContain('1 modules, 2 entries referenced, 2 unreferenced');
   });
 });
