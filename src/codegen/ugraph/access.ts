@@ -29,6 +29,8 @@ export interface TensorAccess {
    * one vector load through the iterator's vector alias when it has one, else `width` scalars.
    */
   vector(id: number, shape: Shape, coords: readonly string[], width: number): string;
+  /** A vec4<u32> holding 8 f16 of `id` from `coords` along the last dim, when it has a packed f16 alias; else undefined. */
+  packedHalves(id: number, shape: Shape, coords: readonly string[]): string | undefined;
 }
 
 /** Per iterator: its storage binding and the name of the u32 `let` holding its tile's first element. */
@@ -37,8 +39,11 @@ export interface IteratorSource {
   readonly base: string;
   /** Row-major strides of the storage tensor. */
   readonly strides: readonly number[];
-  /** A binding of the same buffer as array<vecN<T>>, when the kernel reads this tile in vectors (custom-kernel.ts). */
-  readonly vector?: { readonly name: string; readonly width: number };
+  /**
+   * A binding of the same buffer as array<vecN<T>>, when the kernel reads this tile in
+   * vectors (custom-kernel.ts); `packed`: f16 read as array<vec4<u32>>, 8 halves per element.
+   */
+  readonly vector?: { readonly name: string; readonly width: number; readonly packed?: boolean };
 }
 
 /**
@@ -77,19 +82,23 @@ export function tensorAccess(
         return opExpression(block.tensors[id]!.op!, (x) => value(x, shape, index), id);
     }
   };
-  const vector = (id: number, shape: Shape, coords: readonly string[], width: number): string => {
-    const storage = plan.storage[id]!;
+  /** The alias element of direct tile `id` holding `coords`, when its alias has `width` elements. */
+  const aliasElement = (id: number, shape: Shape, coords: readonly string[], width: number, packed: boolean): string | undefined => {
     const it = iterators[id];
-    if (storage.kind === 'direct' && it?.vector?.width === width) {
-      const at = offset(0, shape, broadcastStrides(shape, shapeOf(id), it.strides), { coords });
-      return `vec${width}<f32>(${it.vector.name}[(${at === '0u' ? it.base : `${it.base} + ${at}`}) / ${u32(width)}])`;
-    }
+    if (plan.storage[id]!.kind !== 'direct' || it?.vector?.width !== width || (it.vector.packed ?? false) !== packed) return undefined;
+    const at = offset(0, shape, broadcastStrides(shape, shapeOf(id), it.strides), { coords });
+    return `${it.vector.name}[(${at === '0u' ? it.base : `${it.base} + ${at}`}) / ${u32(width)}]`;
+  };
+  const vector = (id: number, shape: Shape, coords: readonly string[], width: number): string => {
+    const element = aliasElement(id, shape, coords, width, false);
+    if (element !== undefined) return `vec${width}<f32>(${element})`;
     const last = coords.length - 1;
     const parts = Array.from({ length: width }, (_, c) =>
       value(id, shape, { coords: coords.map((x, d) => (d === last && c > 0 ? `${x} + ${u32(c)}` : x)) }));
     return `vec${width}<f32>(${parts.join(', ')})`;
   };
-  return { value, slot, vector };
+  const packedHalves = (id: number, shape: Shape, coords: readonly string[]) => aliasElement(id, shape, coords, 8, true);
+  return { value, slot, vector, packedHalves };
 }
 
 /** The f32 expression of elementwise (or constant) op `op` of tensor `id`, given its operands' expressions. */

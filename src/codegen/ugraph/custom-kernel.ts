@@ -45,6 +45,12 @@ export function vectorAliases(node: CustomKernelNode, inputs: readonly StorageTe
     .map(([input, width]) => ({ input, width }));
 }
 
+/** An alias of 8 columns is 8 halves packed in a vec4<u32> in storage type f16, two vec4 reads otherwise. */
+function aliasView(name: string, width: number, type: string): { name: string; width: number; packed?: boolean } {
+  if (width !== 8) return { name, width };
+  return type === 'f16' ? { name, width, packed: true } : { name, width: 4 };
+}
+
 function vectorAligned(node: CustomKernelNode, k: number, shape: readonly number[], width: number): boolean {
   const { block } = node;
   const spec = block.inputs[k]!;
@@ -80,7 +86,7 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     });
     code.line(`let base${k} = ${terms.length === 0 ? '0u' : terms.join(' + ')};`);
     const alias = aliases.find((x) => x.input === k);
-    const vector = alias && { name: `in${k}v`, width: alias.width };
+    const vector = alias && aliasView(`in${k}v`, alias.width, storageType(variant, inputs[k]!.dtype));
     return { binding: bindings[k]!, base: spec.fmap === null ? `base${k}` : `tile${k}`, strides, ...(vector ? { vector } : {}) };
   });
   const ctx: EmitContext = { plan, access: tensorAccess(plan, variant, iterators), code };
@@ -133,7 +139,8 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
   let header = kernelHeader(variant, bindings);
   for (const { input, width } of aliases) {
     const type = storageType(variant, inputs[input]!.dtype);
-    header = header.replace(`in${input}v: array<${type}>;`, `in${input}v: array<vec${width}<${type}>>;`);
+    const view = aliasView('', width, type);
+    header = header.replace(`in${input}v: array<${type}>;`, `in${input}v: array<${view.packed ? 'vec4<u32>' : `vec${view.width}<${type}>`}>;`);
   }
   const wgsl = `${header}
 

@@ -11,7 +11,7 @@ import type { BlockOpSpec } from '../../ugraph/block-ops.js';
 import { u32 } from '../wgsl/common.js';
 import { coordinates, offset, opExpression, type TensorAccess } from './access.js';
 import { Code, forEachElement } from './code.js';
-import { type KernelPlan, largestDivisorAtMost, matmulVectorWidth, registerTile } from './plan.js';
+import { type KernelPlan, largestDivisorAtMost, matmulColumnChunk, matmulVectorWidth, registerTile } from './plan.js';
 
 export interface EmitContext {
   readonly plan: KernelPlan;
@@ -151,10 +151,10 @@ export function matmulTileCount(plan: KernelPlan, id: number): number {
 /**
  * Emits `r0` and `c0`, the first row and column of register tile `t` (a u32 in scope),
  * and returns the coordinates of the tile's outputs (row-major within the tile). Rows are
- * contiguous; columns come in vectors of the tile's vector width, interleaved across the
- * tiles of a row (vector g of tile c starts at column (c + g·tilesN)·width): neighbouring
- * invocations read neighbouring columns of B, which a SIMD-lane adapter (lavapipe) turns
- * into wide loads, and a GPU into coalesced ones.
+ * contiguous; columns come in chunks (matmulColumnChunk: the vector width, or two vec4)
+ * interleaved across the tiles of a row (chunk g of tile c starts at column
+ * (c + g·tilesN)·chunk): neighbouring invocations read neighbouring chunks of B (coalesced
+ * on a GPU), and each chunk is contiguous, so an f16 B is read 8 halves per load.
  */
 export function matmulTileOutputs(ctx: EmitContext, id: number): { coords: string[]; i: number; j: number }[] {
   const { plan, code } = ctx;
@@ -162,12 +162,12 @@ export function matmulTileOutputs(ctx: EmitContext, id: number): { coords: strin
   const batchShape = shape.slice(0, -2);
   const [m, n] = shape.slice(-2) as [number, number];
   const { rows, cols } = registerTile(plan.thread, m, n);
-  const width = matmulVectorWidth(plan.thread, cols);
+  const chunk = matmulColumnChunk(plan.thread, cols);
   const [tilesM, tilesN] = [m / rows, n / cols];
   const batch = numel(batchShape) === 1 ? batchShape.map(() => '0u') : coordinates(batchShape, `(t / ${u32(tilesM * tilesN)})`);
   code.line(`let r0 = ${tileStart(tilesM === 1 ? '' : tilesN === 1 ? 't' : `(t / ${u32(tilesN)})`, tilesM, numel(batchShape), rows)};`);
-  code.line(`let c0 = ${tileStart(tilesN === 1 ? '' : 't', tilesN, tilesM * numel(batchShape), width)};`);
-  const column = (j: number) => Math.floor(j / width) * tilesN * width + (j % width);
+  code.line(`let c0 = ${tileStart(tilesN === 1 ? '' : 't', tilesN, tilesM * numel(batchShape), chunk)};`);
+  const column = (j: number) => Math.floor(j / chunk) * tilesN * chunk + (j % chunk);
   const outputs: { coords: string[]; i: number; j: number }[] = [];
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) outputs.push({ coords: [...batch, plus('r0', i), plus('c0', column(j))], i, j });
   return outputs;
@@ -240,6 +240,15 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, loop: (body: () =>
             for (let i = 0; i < rows; i++) code.line(`let a${i} = ${access.value(segment.a.id, aShape, { coords: [...batch, rowOf(i), at(segment.a.offset)] })};`);
             for (let g = 0; g < groups; g++) {
               const coords = [...batch, at(segment.b.offset), colOf(g * width)];
+              const packed = width === 4 && g % 2 === 0 && g + 1 < groups ? access.packedHalves(segment.b.id, bShape, coords) : undefined;
+              if (packed !== undefined) {
+                // Columns g·4 .. g·4 + 7 are contiguous (matmulColumnChunk): one load of 8 halves.
+                code.line(`let bw${g} = ${packed};`);
+                code.line(`let b${g} = vec4<f32>(unpack2x16float(bw${g}.x), unpack2x16float(bw${g}.y));`);
+                code.line(`let b${g + 1} = vec4<f32>(unpack2x16float(bw${g}.z), unpack2x16float(bw${g}.w));`);
+                g++;
+                continue;
+              }
               code.line(`let b${g} = ${width === 1 ? access.value(segment.b.id, bShape, { coords }) : access.vector(segment.b.id, bShape, coords, width)};`);
             }
             for (let i = 0; i < rows; i++) {
