@@ -5,6 +5,8 @@
  * (or device's) actual limits when compiling for a known machine.
  */
 
+import type { TargetRequirements } from '../runtime/targets.js';
+
 export interface TargetProfile {
   readonly name: string;
   /** maxComputeWorkgroupStorageSize: bytes of var<workgroup> memory per workgroup. */
@@ -66,11 +68,7 @@ export function profileFromLimits(limits: LimitsLike, features: Iterable<string>
  * features a device needs to run what was compiled for `profile`. Generated modules embed
  * this for each target so the runtime can choose one without knowing TargetProfile.
  */
-export function profileRequirements(profile: TargetProfile): {
-  readonly name: string;
-  readonly limits: Required<LimitsLike>;
-  readonly features: readonly string[];
-} {
+export function profileRequirements(profile: TargetProfile): TargetRequirements {
   return {
     name: profile.name,
     limits: {

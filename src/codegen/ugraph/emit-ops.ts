@@ -238,19 +238,8 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, loop: (body: () =>
           code.block('', () => {
             code.line(`let kk = ${u === 0 ? 'k0' : `k0 + ${u32(u)}`};`);
             for (let i = 0; i < rows; i++) code.line(`let a${i} = ${access.value(segment.a.id, aShape, { coords: [...batch, rowOf(i), at(segment.a.offset)] })};`);
-            for (let g = 0; g < groups; g++) {
-              const coords = [...batch, at(segment.b.offset), colOf(g * width)];
-              const packed = width === 4 && g % 2 === 0 && g + 1 < groups ? access.packedHalves(segment.b.id, bShape, coords) : undefined;
-              if (packed !== undefined) {
-                // Columns g·4 .. g·4 + 7 are contiguous (matmulColumnChunk): one load of 8 halves.
-                code.line(`let bw${g} = ${packed};`);
-                code.line(`let b${g} = vec4<f32>(unpack2x16float(bw${g}.x), unpack2x16float(bw${g}.y));`);
-                code.line(`let b${g + 1} = vec4<f32>(unpack2x16float(bw${g}.z), unpack2x16float(bw${g}.w));`);
-                g++;
-                continue;
-              }
-              code.line(`let b${g} = ${width === 1 ? access.value(segment.b.id, bShape, { coords }) : access.vector(segment.b.id, bShape, coords, width)};`);
-            }
+            const bCoords = (g: number) => [...batch, at(segment.b.offset), colOf(g * width)];
+            for (const line of bOperandLoads(access, segment.b.id, bShape, bCoords, groups, width)) code.line(line);
             for (let i = 0; i < rows; i++) {
               for (let g = 0; g < groups; g++) code.line(`${name(i, g)} = fma(${width === 1 ? `a${i}` : `${type}(a${i})`}, b${g}, ${name(i, g)});`);
             }
@@ -261,6 +250,29 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, loop: (body: () =>
     const vectors = Array.from({ length: rows }, (_, i) => Array.from({ length: groups }, (_, g) => name(i, g)));
     use({ outputs: outputs.map((o) => ({ ...o, value: component(name(o.i, Math.floor(o.j / width)), width, o.j % width) })), width, vectors });
   });
+}
+
+/**
+ * `let b<g> = ...` for the B vectors of one K step: where two vec4 groups are contiguous
+ * columns of an f16 operand with a packed alias (matmulColumnChunk), one load of 8 halves
+ * unpacked into both; else one vector (or scalar) read per group.
+ */
+function bOperandLoads(
+  access: TensorAccess, id: number, shape: Shape, coords: (g: number) => string[], groups: number, width: number,
+): string[] {
+  const lines: string[] = [];
+  for (let g = 0; g < groups; g++) {
+    const packed = width === 4 && g % 2 === 0 && g + 1 < groups ? access.packedHalves(id, shape, coords(g)) : undefined;
+    if (packed === undefined) {
+      lines.push(`let b${g} = ${width === 1 ? access.value(id, shape, { coords: coords(g) }) : access.vector(id, shape, coords(g), width)};`);
+      continue;
+    }
+    lines.push(`let bw${g} = ${packed};`,
+      `let b${g} = vec4<f32>(unpack2x16float(bw${g}.x), unpack2x16float(bw${g}.y));`,
+      `let b${g + 1} = vec4<f32>(unpack2x16float(bw${g}.z), unpack2x16float(bw${g}.w));`);
+    g++;
+  }
+  return lines;
 }
 
 /** A stretch of a matmul's K range read from one part of each operand, from `offset` in that part. */
