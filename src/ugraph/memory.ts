@@ -17,10 +17,13 @@
  * Given the kernel's thread config, the rule counts what codegen actually places in
  * workgroup memory (residency.ts, which codegen's plan uses too): tensors kept inline,
  * in registers or streamed from storage count nothing, and a block with row reductions
- * counts one f32 of scratch per invocation in each region. Without it, every tensor counts.
+ * counts scratch in each region: one f32 per invocation, times the number of sums over the
+ * last dim that codegen may keep in registers and flush together (emit-row-sums.ts).
+ * Without it, every tensor counts.
  */
 import { numel } from '../ir/shape.js';
 import type { BlockGraph } from './block-graph.js';
+import type { AccumSpec } from './block-ops.js';
 import { blockResidency } from './residency.js';
 import type { ThreadConfig } from './thread-config.js';
 
@@ -39,7 +42,7 @@ export interface WorkgroupMemory {
 
 export function workgroupMemory(block: BlockGraph, thread?: ThreadConfig): WorkgroupMemory {
   const residency = thread && blockResidency(block, thread).residency;
-  const scratch = thread && hasRowReduction(block) ? thread.invocations * WORKGROUP_BYTES_PER_ELEMENT : 0;
+  const scratch = thread ? reductionScratch(block, thread.invocations) * WORKGROUP_BYTES_PER_ELEMENT : 0;
   let accumulators = 0;
   let loopBody = scratch;
   let epilogue = scratch;
@@ -53,7 +56,22 @@ export function workgroupMemory(block: BlockGraph, thread?: ThreadConfig): Workg
   return Object.freeze({ accumulators, loopBody, epilogue, total: accumulators + Math.max(loopBody, epilogue) });
 }
 
-/** Reductions along a row (reduce ops, sum-over-last-dim accumulators) may use per-invocation scratch. */
-function hasRowReduction(block: BlockGraph): boolean {
-  return block.ops.some((op) => op.op === 'reduce' || (op.op === 'accum' && op.kind === 'sumLastDim'));
+/**
+ * f32s of scratch for reductions along a row (reduce ops, sum-over-last-dim accumulators):
+ * one per invocation, for each register row sum flushed together (at least one).
+ */
+export function reductionScratch(block: BlockGraph, invocations: number): number {
+  const rowReduction = block.ops.some((op) => op.op === 'reduce' || (op.op === 'accum' && op.kind === 'sumLastDim'));
+  return rowReduction ? invocations * Math.max(1, registerRowSumCandidates(block, invocations).length) : 0;
+}
+
+/** Unrescaled sum-over-last-dim accumulators with at most one row per invocation: codegen may sum them in registers. */
+export function registerRowSumCandidates(block: BlockGraph, invocations: number): { id: number; spec: AccumSpec; rows: number; length: number }[] {
+  const first = block.inputs.length;
+  return block.ops.flatMap((op, i) => {
+    const id = first + i;
+    if (op.op !== 'accum' || op.kind !== 'sumLastDim' || op.rescaleBy !== undefined) return [];
+    const rows = numel(block.tensors[id]!.shape);
+    return rows > invocations ? [] : [{ id, spec: op, rows, length: block.tensors[op.inputs[0]!]!.shape.at(-1)! }];
+  });
 }

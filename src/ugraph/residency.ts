@@ -3,13 +3,17 @@
  * decision that both the workgroup-memory rule (memory.ts) and codegen's plan
  * (codegen/ugraph/plan.ts) need, kept here so that the rule never under-counts what
  * codegen allocates.
- * - 'inline': constants, and elementwise results with one reader that visits each element
- *   once (recomputed where read);
+ * - 'inline': constants, and elementwise results whose readers visit each element once
+ *   (recomputed where read): one reader, or several when the expression is cheap (at most
+ *   MAX_RECOMPUTED_OPS operators, inline inputs included): recomputing x + α·x at two
+ *   readers costs a few ALU ops, staging it costs a workgroup store, a barrier and a
+ *   load per reader;
  * - 'registers': a matmul whose only reader is a `sum` accumulator (it accumulates in
  *   the invocations' register tiles), and such an accumulator itself when only savers
  *   read it, directly or through inline elementwise epilogue ops at its own shape (each
  *   invocation saves its register tile; the accumulator never reaches workgroup memory);
- * - 'direct': a loop-variant iterator tile that no reader re-reads (streamed from storage);
+ * - 'direct': an iterator tile that no reader re-reads, loop-variant or in a one-iteration
+ *   loop (streamed from storage);
  * - 'split': a concat along the contracted dimension of the matmuls that read it (and
  *   nothing else): a matmul over a K-concat is the sum of the matmuls over its parts, so
  *   the K loop runs over each part in turn and the concat is never materialized; its parts
@@ -24,6 +28,9 @@ import type { ThreadConfig } from './thread-config.js';
 export type Residency = 'inline' | 'registers' | 'direct' | 'split' | 'workgroup';
 
 const ELEMENTWISE = new Set(['unary', 'binary', 'scale']);
+
+/** Operators a multi-reader inline expression may hold (its inline inputs' included). */
+const MAX_RECOMPUTED_OPS = 4;
 
 export interface BlockResidency {
   readonly residency: readonly Residency[];
@@ -45,16 +52,24 @@ export function blockResidency(block: BlockGraph, thread: ThreadConfig): BlockRe
     if (isInvariant) invariant.add(id);
   });
   const split = new Set(block.tensors.flatMap((_, id) => (isSplitConcat(block, id, readers[id]!) ? [id] : [])));
+  // Operators an inline tensor's expression holds (0 for other tensors), filled in id order.
+  const inlineOps: number[] = [];
+  const cheapToRecompute = (id: number) => 1 + block.tensors[id]!.op!.inputs.reduce((n, x) => n + inlineOps[x]!, 0) <= MAX_RECOMPUTED_OPS;
   const residency = block.tensors.map((tensor, id): Residency => {
     const op = tensor.op;
+    inlineOps[id] = 0;
     if (tensor.phase === 'const') return 'inline';
     if (split.has(id)) return 'split';
     if (op?.op === 'matmul') return tensor.phase === 'pre' && fusedAccumulator(block, id, readers[id]!) !== undefined ? 'registers' : 'workgroup';
-    if (op !== undefined && ELEMENTWISE.has(op.op) && isInlineable(block, id, readers[id]!)) return 'inline';
+    if (op !== undefined && ELEMENTWISE.has(op.op) && isInlineable(block, id, readers[id]!, cheapToRecompute(id))) {
+      inlineOps[id] = 1 + op.inputs.reduce((n, x) => n + inlineOps[x]!, 0);
+      return 'inline';
+    }
     const readOnce = (r: number, of: number): boolean => (split.has(r) ? readers[r]!.every((rr) => readOnce(rr, r)) : readsOnce(block, thread, r, of));
     // An invariant tile is staged once, unless it is only a K-part of streamed matmul
-    // operands: then it is read at the same rate as its streamed siblings.
-    const streamed = !invariant.has(id) || readers[id]!.every((r) => split.has(r));
+    // operands (then it is read at the same rate as its streamed siblings) or the loop
+    // runs once (then staging saves no reads).
+    const streamed = !invariant.has(id) || block.forloopRange === 1 || readers[id]!.every((r) => split.has(r));
     if (op === undefined && streamed && readers[id]!.every((r) => readOnce(r, id))) return 'direct';
     return 'workgroup';
   });
@@ -108,15 +123,20 @@ export function isSplitConcat(block: BlockGraph, id: number, readers: readonly n
   });
 }
 
-/** A single reader that visits each element once, at the same shape (no broadcast re-reads). */
-function isInlineable(block: BlockGraph, id: number, readers: readonly number[]): boolean {
-  if (readers.length !== 1) return false;
-  const reader = readers[0]!;
-  if (reader < 0) return true;
-  const op = block.tensors[reader]!.op!;
-  if (op.op === 'matmul' || op.op === 'concat') return false;
-  if (op.op === 'accum' || op.op === 'reduce') return true;
-  return sameShape(block.tensors[reader]!.shape, block.tensors[id]!.shape);
+/**
+ * Readers that each visit every element once, at the same shape (no broadcast re-reads):
+ * one such reader, or several when the expression is cheap to recompute.
+ */
+function isInlineable(block: BlockGraph, id: number, readers: readonly number[], cheap: boolean): boolean {
+  if (readers.length === 0 || (readers.length > 1 && !cheap)) return false;
+  return readers.every((reader) => {
+    if (reader < 0) return true;
+    const op = block.tensors[reader]!.op!;
+    if (op.op === 'matmul' || op.op === 'concat') return false;
+    // Not a rescaled accumulator's companion read of its max's input (at another shape).
+    if (op.op === 'accum' || op.op === 'reduce') return op.inputs[0] === id;
+    return sameShape(block.tensors[reader]!.shape, block.tensors[id]!.shape);
+  });
 }
 
 /** Whether reader `r` reads each element of tile `id` at most once per invocation (no reuse to stage for). */

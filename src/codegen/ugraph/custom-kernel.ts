@@ -25,7 +25,7 @@ import {
   declareRegisterAccumulators, emitAccumulatorUpdates, emitRegisterFlush, emitRunningMaxCommits, forEachSlot, hasRunningMax, register,
 } from './emit-accum.js';
 import { type EmitContext, emitOp, matmulTileOutputs } from './emit-ops.js';
-import { declareRowSums, emitRowSumFlush } from './emit-row-sums.js';
+import { declareRowSums, emitRowSumFlush, registerRowSums } from './emit-row-sums.js';
 import { type KernelPlan, planKernel } from './plan.js';
 
 export interface StorageTensor {
@@ -106,6 +106,9 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     emitSteps(ctx, hoistedTiles, hoistedOps, iterators, variant);
   }
 
+  // Without workgroup writes in the loop, iterations need no barrier between them; one
+  // after the loop still orders the loop's reads before the epilogue's writes.
+  const loopWrites = loopWritesWorkgroup(plan, bodyOps);
   code.block(`for (var it = 0u; it < ${u32(block.forloopRange)}; it++)`, () => {
     code.line('let first = it == 0u;');
     block.inputs.forEach((spec, k) => {
@@ -117,12 +120,13 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     const tiles = block.inputs.flatMap((_, k) => (!plan.invariant.has(k) && staged(k) ? [k] : []));
     emitSteps(ctx, tiles, bodyOps.filter((id) => !plan.invariant.has(id)), iterators, variant);
     emitAccumulatorUpdates(ctx);
-    code.barrier();
+    if (loopWrites) code.barrier();
     if (hasRunningMax(ctx)) {
       emitRunningMaxCommits(ctx);
       code.barrier();
     }
   });
+  if (!loopWrites) code.barrier();
 
   if ([...plan.fusedMatmul.keys()].some((acc) => plan.storage[acc]!.kind !== 'registers')) {
     emitRegisterFlush(ctx);
@@ -152,6 +156,19 @@ ${code}
 }
 `;
   return { wgsl, bindings: bindings.map((b) => b.access), workgroups: [...block.grid] as [number, number, number] };
+}
+
+/**
+ * Whether an iteration writes workgroup memory: a staged loop-variant tile or body result,
+ * an accumulator held there (row sums and register tiles are not), or a running max.
+ */
+function loopWritesWorkgroup(plan: KernelPlan, bodyOps: readonly number[]): boolean {
+  const { block, storage, invariant } = plan;
+  const inWorkgroup = (id: number) => storage[id]!.kind === 'workgroup';
+  const rowSums = new Set(registerRowSums(plan).map((sum) => sum.id));
+  return block.inputs.some((_, k) => inWorkgroup(k) && !invariant.has(k))
+    || bodyOps.some((id) => !invariant.has(id))
+    || block.tensors.some((t, id) => t.op?.op === 'accum' && !rowSums.has(id) && !plan.fusedMatmul.has(id));
 }
 
 /** Stages `tiles`, then runs `ops` in order, with a barrier after each step. */

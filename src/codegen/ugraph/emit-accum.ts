@@ -14,7 +14,7 @@ import { u32 } from '../wgsl/common.js';
 import { coordinates, type Index } from './access.js';
 import { forEachElement } from './code.js';
 import { component, emitMatmulTiles, emitRowReduction, type EmitContext, matmulTileCount, matmulTileOutputs } from './emit-ops.js';
-import { emitRowSumUpdate, registerRowSums } from './emit-row-sums.js';
+import { emitRowSumUpdates, registerRowSums } from './emit-row-sums.js';
 import { matmulVectorWidth, registerTile } from './plan.js';
 
 /** Register slots of a fused matmul: tile t = lid + slot·invocations. */
@@ -83,15 +83,11 @@ function update(target: string, term: string, carry: string | undefined): string
 export function emitAccumulatorUpdates(ctx: EmitContext): void {
   const { plan, access, code } = ctx;
   const first = plan.block.inputs.length;
-  const rowSums = new Map(registerRowSums(plan).map((sum) => [sum.id, sum]));
+  const rowSums = new Set(registerRowSums(plan).map((sum) => sum.id));
+  emitRowSumUpdates(ctx);
   plan.block.ops.forEach((op, i) => {
     const id = first + i;
-    if (op.op !== 'accum' || op.kind === 'maxRescale') return;
-    const rowSum = rowSums.get(id);
-    if (rowSum !== undefined) {
-      emitRowSumUpdate(ctx, rowSum);
-      return;
-    }
+    if (op.op !== 'accum' || op.kind === 'maxRescale' || rowSums.has(id)) return;
     const x = op.inputs[0]!;
     const shape = plan.block.tensors[id]!.shape;
     code.comment(`t${id} = accum ${op.kind}(t${x})${op.rescaleBy === undefined ? '' : ` rescaled by t${op.rescaleBy}`}`);

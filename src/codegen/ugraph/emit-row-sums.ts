@@ -7,8 +7,8 @@
  * switch of every invocation's context, which dominated the row statistics of RMSNorm.
  * Exact in real arithmetic: Σ_i Σ_j x_i[j] regrouped per lane.
  */
-import { numel } from '../../ir/shape.js';
 import type { AccumSpec } from '../../ugraph/block-ops.js';
+import { registerRowSumCandidates } from '../../ugraph/memory.js';
 import { u32 } from '../wgsl/common.js';
 import { coordinates } from './access.js';
 import { type EmitContext, floorPowerOfTwo } from './emit-ops.js';
@@ -24,17 +24,12 @@ interface RowSum {
 
 /** The accumulators summed in registers: unrescaled sumLastDim with at most one row per invocation. */
 export function registerRowSums(plan: KernelPlan): RowSum[] {
-  const first = plan.block.inputs.length;
-  return plan.block.ops.flatMap((op, i) => {
-    const id = first + i;
-    if (op.op !== 'accum' || op.kind !== 'sumLastDim' || op.rescaleBy !== undefined) return [];
-    const rows = numel(plan.block.tensors[id]!.shape);
-    const length = plan.block.tensors[op.inputs[0]!]!.shape.at(-1)!;
-    if (rows > plan.thread.invocations) return [];
+  return registerRowSumCandidates(plan.block, plan.thread.invocations).map(({ id, spec, rows, length }) => {
     const lanes = plan.scratchBase === undefined ? 1 : Math.min(floorPowerOfTwo(plan.thread.invocations / rows), floorPowerOfTwo(length));
-    return [{ id, spec: op, rows, lanes }];
+    return { id, spec, rows, lanes };
   });
 }
+
 
 const partial = (id: number) => `rowsum${id}`;
 
@@ -42,49 +37,71 @@ export function declareRowSums(ctx: EmitContext): void {
   for (const { id } of registerRowSums(ctx.plan)) ctx.code.line(`var ${partial(id)} = 0.0;`);
 }
 
-/** Adds this iteration's elements of row `lid / lanes` (strided by lane) to the invocation's partial sum. */
-export function emitRowSumUpdate(ctx: EmitContext, sum: RowSum): void {
-  const { plan, access, code } = ctx;
-  const x = sum.spec.inputs[0]!;
-  const xShape = plan.block.tensors[x]!.shape;
-  const last = xShape.length - 1;
-  const rowShape = plan.block.tensors[sum.id]!.shape;
-  code.comment(`t${sum.id} = accum sumLastDim(t${x}), in registers`);
-  code.block('', () => {
-    code.line(`let row = lid / ${u32(sum.lanes)};`);
-    const guard = sum.rows * sum.lanes === plan.thread.invocations ? undefined : `if (row < ${u32(sum.rows)})`;
-    const body = () => code.block(`for (var r = lid % ${u32(sum.lanes)}; r < ${u32(xShape[last]!)}; r += ${u32(sum.lanes)})`, () => {
-      const coords = coordinates(rowShape, 'row').map((c, d) => (d === last ? 'r' : c));
-      code.line(`${partial(sum.id)} += ${access.value(x, xShape, { coords })};`);
-    });
-    if (guard === undefined) body();
-    else code.block(guard, body);
-  });
+/**
+ * Row sums that share their rows, lanes and row length: one loop updates them all (their
+ * inputs often share subexpressions, which the shader compiler then loads and computes once)
+ * and one tree flushes them all (a barrier per level for the group, not per sum).
+ */
+function rowSumGroups(plan: KernelPlan): RowSum[][] {
+  const groups = new Map<string, RowSum[]>();
+  for (const sum of registerRowSums(plan)) {
+    const length = plan.block.tensors[sum.spec.inputs[0]!]!.shape.at(-1)!;
+    const key = `${sum.rows}/${sum.lanes}/${length}`;
+    groups.set(key, [...(groups.get(key) ?? []), sum]);
+  }
+  return [...groups.values()];
 }
 
-/** After the loop: combines the lanes of each row (a tree in scratch memory) into the accumulator's slot. */
+/** Adds this iteration's elements of row `lid / lanes` (strided by lane) to each invocation's partial sums. */
+export function emitRowSumUpdates(ctx: EmitContext): void {
+  const { plan, access, code } = ctx;
+  for (const group of rowSumGroups(plan)) {
+    const { rows, lanes, spec } = group[0]!;
+    const rowShape = plan.block.tensors[group[0]!.id]!.shape;
+    const length = plan.block.tensors[spec.inputs[0]!]!.shape.at(-1)!;
+    code.comment(`${group.map((sum) => `t${sum.id} = accum sumLastDim(t${sum.spec.inputs[0]})`).join(', ')}, in registers`);
+    code.block('', () => {
+      code.line(`let row = lid / ${u32(lanes)};`);
+      const guard = rows * lanes === plan.thread.invocations ? undefined : `if (row < ${u32(rows)})`;
+      const body = () => code.block(`for (var r = lid % ${u32(lanes)}; r < ${u32(length)}; r += ${u32(lanes)})`, () => {
+        for (const sum of group) {
+          const x = sum.spec.inputs[0]!;
+          const xShape = plan.block.tensors[x]!.shape;
+          const coords = coordinates(rowShape, 'row').map((c, d) => (d === xShape.length - 1 ? 'r' : c));
+          code.line(`${partial(sum.id)} += ${access.value(x, xShape, { coords })};`);
+        }
+      });
+      if (guard === undefined) body();
+      else code.block(guard, body);
+    });
+  }
+}
+
+/** After the loop: combines the lanes of each row (a tree in scratch memory, one per group) into the accumulators' slots. */
 export function emitRowSumFlush(ctx: EmitContext): void {
   const { plan, access, code } = ctx;
-  for (const sum of registerRowSums(plan)) {
-    const shape = plan.block.tensors[sum.id]!.shape;
-    code.comment(`t${sum.id}: row sums in registers -> workgroup memory`);
-    const write = (value: string) => code.block(`if (lid % ${u32(sum.lanes)} == 0u && lid / ${u32(sum.lanes)} < ${u32(sum.rows)})`, () => {
-      code.line(`${access.slot(sum.id, shape, { flat: `lid / ${u32(sum.lanes)}` })} = ${value};`);
+  for (const group of rowSumGroups(plan)) {
+    const { rows, lanes } = group[0]!;
+    code.comment(`${group.map((sum) => `t${sum.id}`).join(', ')}: row sums in registers -> workgroup memory`);
+    const write = (value: (k: number) => string) => code.block(`if (lid % ${u32(lanes)} == 0u && lid / ${u32(lanes)} < ${u32(rows)})`, () => {
+      group.forEach((sum, k) => code.line(`${access.slot(sum.id, plan.block.tensors[sum.id]!.shape, { flat: `lid / ${u32(lanes)}` })} = ${value(k)};`));
     });
-    if (sum.lanes === 1) {
-      write(partial(sum.id));
+    if (lanes === 1) {
+      write((k) => partial(group[k]!.id));
       code.barrier();
       continue;
     }
-    const at = (i: string) => `wg[${u32(plan.scratchBase!)} + ${i}]`;
-    code.line(`${at('lid')} = ${partial(sum.id)};`);
+    const at = (k: number, i: string) => `wg[${u32(plan.scratchBase! + k * plan.thread.invocations)} + ${i}]`;
+    group.forEach((sum, k) => code.line(`${at(k, 'lid')} = ${partial(sum.id)};`));
     code.barrier();
-    for (let stride = sum.lanes / 2; stride >= 1; stride /= 2) {
-      code.block(`if (lid % ${u32(sum.lanes)} < ${u32(stride)})`, () => code.line(`${at('lid')} += ${at(`lid + ${u32(stride)}`)};`));
+    for (let stride = lanes / 2; stride >= 1; stride /= 2) {
+      code.block(`if (lid % ${u32(lanes)} < ${u32(stride)})`, () => {
+        group.forEach((_, k) => code.line(`${at(k, 'lid')} += ${at(k, `lid + ${u32(stride)}`)};`));
+      });
       code.barrier();
     }
-    write(at('lid'));
-    // Before the epilogue reads the slot, or the next row sum reuses the scratch.
+    write((k) => at(k, 'lid'));
+    // Before the epilogue reads the slots, or the next group reuses the scratch.
     code.barrier();
   }
 }

@@ -10,12 +10,13 @@
  *   overlapping (memory.ts's thread-aware rule, which this allocation never exceeds), then
  *   scratch for cooperative row reductions; the operands of a concat are placed inside the
  *   concat's slot, so a concat costs no copy;
+ *   (scratch: one f32 per invocation per register row sum, memory.ts's reductionScratch);
  * - which streamed tiles matmuls read in vectors (thread.vectorWidth).
  */
 import { numel, stridesOf } from '../../ir/shape.js';
 import type { BlockGraph } from '../../ugraph/block-graph.js';
 import type { BlockOpSpec } from '../../ugraph/block-ops.js';
-import { workgroupMemory } from '../../ugraph/memory.js';
+import { reductionScratch, workgroupMemory } from '../../ugraph/memory.js';
 import { blockResidency, fusedAccumulator, registerTile } from '../../ugraph/residency.js';
 import type { ThreadConfig } from '../../ugraph/thread-config.js';
 
@@ -124,7 +125,8 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
 
   const used = Math.max(regionEnd.pre, regionEnd.post);
   const bound = workgroupMemory(block, thread).total / 4;
-  const scratchBase = used + thread.invocations <= bound ? used : undefined;
+  const scratch = reductionScratch(block, thread.invocations);
+  const scratchBase = scratch > 0 && used + scratch <= bound ? used : undefined;
   return {
     block,
     thread,
@@ -133,7 +135,7 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
     fusedMatmul,
     placedInConcat,
     scratchBase,
-    workgroupElements: Math.max(1, used + (scratchBase === undefined ? 0 : thread.invocations)),
+    workgroupElements: Math.max(1, used + (scratchBase === undefined ? 0 : scratch)),
     readers,
     vectorOperands,
   };
