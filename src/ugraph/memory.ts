@@ -7,6 +7,7 @@
  *
  * - every element counts 4 bytes: tiles are held at f32, the accumulation precision,
  *   also in the f16 variant (an f16 layout may use less; the rule does not assume it);
+ *   each tensor's slot is rounded up to whole vec4s (codegen aligns slots for vector reads);
  * - accumulators live across the whole loop, so they always count;
  * - loop-body tensors (input tiles and body results) are dead once the loop ends, so the
  *   epilogue reuses their space: the two regions overlap, the larger one counts;
@@ -48,12 +49,19 @@ export function workgroupMemory(block: BlockGraph, thread?: ThreadConfig): Workg
   let epilogue = scratch;
   for (const [id, tensor] of block.tensors.entries()) {
     if (residency && residency[id] !== 'workgroup') continue;
-    const bytes = numel(tensor.shape) * WORKGROUP_BYTES_PER_ELEMENT;
+    const bytes = slotElements(tensor.shape) * WORKGROUP_BYTES_PER_ELEMENT;
     if (tensor.phase === 'pre') loopBody += bytes;
     else if (tensor.op?.op === 'accum') accumulators += bytes;
     else if (tensor.phase === 'post') epilogue += bytes;
   }
   return Object.freeze({ accumulators, loopBody, epilogue, total: accumulators + Math.max(loopBody, epilogue) });
+}
+
+const roundUpToVector = (elements: number) => Math.ceil(elements / 4) * 4;
+
+/** f32s of a tensor's slot: its elements, rounded up to whole vec4s. */
+export function slotElements(shape: readonly number[]): number {
+  return roundUpToVector(numel(shape));
 }
 
 /**
@@ -62,7 +70,7 @@ export function workgroupMemory(block: BlockGraph, thread?: ThreadConfig): Workg
  */
 export function reductionScratch(block: BlockGraph, invocations: number): number {
   const rowReduction = block.ops.some((op) => op.op === 'reduce' || (op.op === 'accum' && op.kind === 'sumLastDim'));
-  return rowReduction ? invocations * Math.max(1, registerRowSumCandidates(block, invocations).length) : 0;
+  return rowReduction ? roundUpToVector(invocations * Math.max(1, registerRowSumCandidates(block, invocations).length)) : 0;
 }
 
 /** Unrescaled sum-over-last-dim accumulators with at most one row per invocation: codegen may sum them in registers. */

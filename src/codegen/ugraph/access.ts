@@ -2,7 +2,7 @@
  * WGSL expressions for block tensors: the f32 value of tensor `id` at an index of an
  * iteration shape it broadcasts to (numpy rules), whatever its storage: a literal for
  * constants, the operator's expression for inline tensors (recursively), a load from
- * the storage buffer for direct iterator tiles, a `wg[...]` read for workgroup slots.
+ * the storage buffer for direct iterator tiles, a read of workgroup memory for workgroup slots.
  * An index is a flat element number of the iteration shape (strided index with merged
  * dims: cheap for elementwise loops) or explicit per-dim coordinates (matmul, reduce).
  */
@@ -12,6 +12,7 @@ import type { Variant } from '../../runtime/types.js';
 import type { BlockOpSpec } from '../../ugraph/block-ops.js';
 import { type Binding, f32, load, stridedIndex, u32 } from '../wgsl/common.js';
 import { expression } from '../wgsl/elementwise.js';
+import type { WorkgroupArray } from './code.js';
 import type { KernelPlan } from './plan.js';
 
 export type Index =
@@ -22,7 +23,7 @@ export type Index =
 export interface TensorAccess {
   /** The f32 value of `id` broadcast to `shape`, at `index`. */
   value(id: number, shape: Shape, index: Index): string;
-  /** The `wg[...]` reference of workgroup tensor `id` at `index` of its own shape (or one it broadcasts to). */
+  /** The workgroup-memory reference of workgroup tensor `id` at `index` of its own shape (or one it broadcasts to). */
   slot(id: number, shape: Shape, index: Index): string;
   /**
    * A vec`width`<f32> of `id` at `coords` and the next width - 1 elements along the last dim:
@@ -31,6 +32,12 @@ export interface TensorAccess {
   vector(id: number, shape: Shape, coords: readonly string[], width: number): string;
   /** A vec4<u32> holding 8 f16 of `id` from `coords` along the last dim, when it has a packed f16 alias; else undefined. */
   packedHalves(id: number, shape: Shape, coords: readonly string[]): string | undefined;
+  /**
+   * The vec4<f32> of workgroup tensor `id` at `coords` and the next 3 elements along the
+   * last dim, when its slot allows one load for any coords whose last is a multiple of 4
+   * (aligned base, contiguous last dim, other strides multiples of 4); else undefined.
+   */
+  workgroupVector(id: number, shape: Shape, coords: readonly string[]): string | undefined;
 }
 
 /** Per iterator: its storage binding and the name of the u32 `let` holding its tile's first element. */
@@ -52,14 +59,14 @@ export interface IteratorSource {
  * an internal error.
  */
 export function tensorAccess(
-  plan: KernelPlan, variant: Variant, iterators: readonly IteratorSource[], registers?: (id: number) => string | undefined,
+  plan: KernelPlan, variant: Variant, iterators: readonly IteratorSource[], workgroup: WorkgroupArray, registers?: (id: number) => string | undefined,
 ): TensorAccess {
   const { block } = plan;
   const shapeOf = (id: number) => block.tensors[id]!.shape;
   const slot = (id: number, shape: Shape, index: Index): string => {
     const storage = plan.storage[id]!;
     if (storage.kind !== 'workgroup') throw new Error(`internal: t${id} has no workgroup slot (${storage.kind})`);
-    return `wg[${offset(storage.base, shape, broadcastStrides(shape, shapeOf(id), storage.strides), index)}]`;
+    return workgroup.element(offset(storage.base, shape, broadcastStrides(shape, shapeOf(id), storage.strides), index));
   };
   const value = (id: number, shape: Shape, index: Index): string => {
     const storage = plan.storage[id]!;
@@ -98,7 +105,14 @@ export function tensorAccess(
     return `vec${width}<f32>(${parts.join(', ')})`;
   };
   const packedHalves = (id: number, shape: Shape, coords: readonly string[]) => aliasElement(id, shape, coords, 8, true);
-  return { value, slot, vector, packedHalves };
+  const workgroupVector = (id: number, shape: Shape, coords: readonly string[]): string | undefined => {
+    const storage = plan.storage[id]!;
+    if (storage.kind !== 'workgroup') return undefined;
+    const strides = broadcastStrides(shape, shapeOf(id), storage.strides);
+    const aligned = storage.base % 4 === 0 && strides.at(-1) === 1 && strides.slice(0, -1).every((s) => s % 4 === 0);
+    return aligned ? workgroup.vector(offset(storage.base, shape, strides, { coords })) : undefined;
+  };
+  return { value, slot, vector, packedHalves, workgroupVector };
 }
 
 /** The f32 expression of elementwise (or constant) op `op` of tensor `id`, given its operands' expressions. */

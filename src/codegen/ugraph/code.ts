@@ -55,3 +55,40 @@ export function forEachElement(code: Code, count: number, invocations: number, b
     code.block(`for (var e = lid; e < ${u32(count)}; e += ${u32(invocations)})`, () => body('e'));
   }
 }
+
+/**
+ * The kernel's workgroup memory, `wg`: a flat array<f32>, or an array of vec4<f32> so that
+ * a matmul can read four consecutive K elements of its A operand in one load (emit-ops.ts);
+ * then element i is component i % 4 of vector i / 4. `vectorRead` records whether any
+ * vector read was emitted (custom-kernel.ts falls back to the flat array otherwise).
+ */
+export class WorkgroupArray {
+  vectorRead = false;
+
+  constructor(readonly vectors: boolean) {}
+
+  /** The reference to f32 element `index` (a u32 expression). */
+  element(index: string): string {
+    if (!this.vectors) return `wg[${index}]`;
+    const constant = /^(\d+)u$/.exec(index);
+    if (constant) {
+      const i = Number(constant[1]);
+      return `wg[${u32(Math.floor(i / 4))}][${i % 4}]`;
+    }
+    return `wg[(${index}) / 4u][(${index}) % 4u]`;
+  }
+
+  /** The vec4<f32> of elements index.. index + 3 (`index` a multiple of 4), if the array holds vectors. */
+  vector(index: string): string | undefined {
+    if (!this.vectors) return undefined;
+    this.vectorRead = true;
+    const constant = /^(\d+)u$/.exec(index);
+    return constant ? `wg[${u32(Number(constant[1]) / 4)}]` : `wg[(${index}) / 4u]`;
+  }
+
+  declaration(elements: number): string {
+    return this.vectors
+      ? `var<workgroup> wg: array<vec4<f32>, ${Math.max(1, Math.ceil(elements / 4))}>;`
+      : `var<workgroup> wg: array<f32, ${elements}>;`;
+  }
+}

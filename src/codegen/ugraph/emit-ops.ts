@@ -10,13 +10,14 @@ import { numel, type Shape } from '../../ir/shape.js';
 import type { BlockOpSpec } from '../../ugraph/block-ops.js';
 import { u32 } from '../wgsl/common.js';
 import { coordinates, offset, opExpression, type TensorAccess } from './access.js';
-import { Code, forEachElement } from './code.js';
+import { Code, forEachElement, type WorkgroupArray } from './code.js';
 import { type KernelPlan, largestDivisorAtMost, matmulColumnChunk, matmulVectorWidth, registerTile } from './plan.js';
 
 export interface EmitContext {
   readonly plan: KernelPlan;
   readonly access: TensorAccess;
   readonly code: Code;
+  readonly workgroup: WorkgroupArray;
 }
 
 /** Writes block tensor `id` (a non-accumulator op) into its workgroup slot. */
@@ -76,7 +77,7 @@ function emitConcatCopies(ctx: EmitContext, id: number, op: Extract<BlockOpSpec,
     if (!plan.placedInConcat.has(part)) {
       const base = storage.base + start * storage.strides[op.dim]!;
       forEachElement(code, numel(partShape), plan.thread.invocations, (e) => {
-        code.line(`wg[${offset(base, partShape, storage.strides, { flat: e })}] = ${access.value(part, partShape, { flat: e })};`);
+        code.line(`${ctx.workgroup.element(offset(base, partShape, storage.strides, { flat: e }))} = ${access.value(part, partShape, { flat: e })};`);
       });
     }
     start += partShape[op.dim]!;
@@ -112,7 +113,7 @@ export function emitRowReduction(ctx: EmitContext, r: RowReduction): void {
     });
     return;
   }
-  const at = (i: string) => `wg[${u32(scratch)} + ${i}]`;
+  const at = (i: string) => ctx.workgroup.element(`${u32(scratch)} + ${i}`);
   const rowGuard = r.rows * lanes === invocations ? '' : ` && lid / ${u32(lanes)} < ${u32(r.rows)}`;
   code.block('', () => {
     code.line(`let row = lid / ${u32(lanes)};`);
@@ -230,14 +231,25 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, loop: (body: () =>
       // Each part is indexed at its own shape (kk + offset along its K dim).
       const aShape: Shape = [...batchShape, m, segment.a.length];
       const bShape: Shape = [...batchShape, segment.b.length, n];
-      const at = (offset: number) => (offset === 0 ? 'kk' : `kk + ${u32(offset)}`);
+      const at = (offset: number, kk = 'kk') => (offset === 0 ? kk : `${kk} + ${u32(offset)}`);
+      const aCoords = (i: number, kk?: string) => [...batch, rowOf(i), at(segment.a.offset, kk)];
       const unroll = largestDivisorAtMost(length, Math.max(1, Math.floor(FMAS_PER_BODY / fmasPerStep)));
+      // A rows read 4 K steps per load from workgroup memory when aligned and the body spans
+      // them. Not forced: unrolling further spilled registers of wide tiles (gated_mlp ~1.2x
+      // slower), and reading half a vec4 per 2 steps (picked by K's parity) was slower still.
+      const vectorA = unroll % 4 === 0 && segment.a.offset % 4 === 0 && access.workgroupVector(segment.a.id, aShape, aCoords(0)) !== undefined;
       if (segment.start > 0 || segment.end < k) code.comment(`K ${segment.start}..${segment.end}: t${segment.a.id} · t${segment.b.id}`);
       code.block(`for (var k0 = 0u; k0 < ${u32(length)}; k0 += ${u32(unroll)})`, () => {
+        for (let q = 0; vectorA && q < unroll / 4; q++) {
+          for (let i = 0; i < rows; i++) code.line(`let av${i}_${q} = ${access.workgroupVector(segment.a.id, aShape, aCoords(i, q === 0 ? 'k0' : `k0 + ${u32(4 * q)}`))};`);
+        }
         for (let u = 0; u < unroll; u++) {
           code.block('', () => {
             code.line(`let kk = ${u === 0 ? 'k0' : `k0 + ${u32(u)}`};`);
-            for (let i = 0; i < rows; i++) code.line(`let a${i} = ${access.value(segment.a.id, aShape, { coords: [...batch, rowOf(i), at(segment.a.offset)] })};`);
+            for (let i = 0; i < rows; i++) {
+              const a = vectorA ? `av${i}_${Math.floor(u / 4)}.${'xyzw'[u % 4]}` : access.value(segment.a.id, aShape, { coords: aCoords(i) });
+              code.line(`let a${i} = ${a};`);
+            }
             const bCoords = (g: number) => [...batch, at(segment.b.offset), colOf(g * width)];
             for (const line of bOperandLoads(access, segment.b.id, bShape, bCoords, groups, width)) code.line(line);
             for (let i = 0; i < rows; i++) {

@@ -91,7 +91,7 @@ export function emitRowSumFlush(ctx: EmitContext): void {
       code.barrier();
       continue;
     }
-    const at = (k: number, i: string) => `wg[${u32(plan.scratchBase! + k * plan.thread.invocations)} + ${i}]`;
+    const at = (k: number, i: string) => ctx.workgroup.element(`${u32(plan.scratchBase! + k * plan.thread.invocations)} + ${i}`);
     group.forEach((sum, k) => code.line(`${at(k, 'lid')} = ${partial(sum.id)};`));
     code.barrier();
     for (let stride = lanes / 2; stride >= 1; stride /= 2) {

@@ -9,14 +9,15 @@
  * - the workgroup-memory layout: accumulators first, then the loop body and the epilogue
  *   overlapping (memory.ts's thread-aware rule, which this allocation never exceeds), then
  *   scratch for cooperative row reductions; the operands of a concat are placed inside the
- *   concat's slot, so a concat costs no copy;
+ *   concat's slot, so a concat costs no copy; slots start at multiples of 4 elements (a
+ *   vec4 of workgroup memory, code.ts), so that a matmul can read its A operand in vectors;
  *   (scratch: one f32 per invocation per register row sum, memory.ts's reductionScratch);
  * - which streamed tiles matmuls read in vectors (thread.vectorWidth).
  */
-import { numel, stridesOf } from '../../ir/shape.js';
+import { stridesOf } from '../../ir/shape.js';
 import type { BlockGraph } from '../../ugraph/block-graph.js';
 import type { BlockOpSpec } from '../../ugraph/block-ops.js';
-import { reductionScratch, workgroupMemory } from '../../ugraph/memory.js';
+import { reductionScratch, slotElements, workgroupMemory } from '../../ugraph/memory.js';
 import { blockResidency, fusedAccumulator, registerTile } from '../../ugraph/residency.js';
 import type { ThreadConfig } from '../../ugraph/thread-config.js';
 
@@ -75,7 +76,7 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
   let accEnd = 0;
   for (const id of accumulators) {
     layouts.set(id, { base: accEnd, strides: stridesOf(block.tensors[id]!.shape) });
-    accEnd += numel(block.tensors[id]!.shape);
+    accEnd += slotElements(block.tensors[id]!.shape);
   }
   // Concats are laid out before their operands, outermost first, so operands can be placed inside.
   const placedInConcat = new Set<number>();
@@ -83,7 +84,7 @@ export function planKernel(block: BlockGraph, thread: ThreadConfig): KernelPlan 
   const allocate = (id: number) => {
     const phase = block.tensors[id]!.phase as 'pre' | 'post';
     layouts.set(id, { base: regionEnd[phase], strides: stridesOf(block.tensors[id]!.shape) });
-    regionEnd[phase] += numel(block.tensors[id]!.shape);
+    regionEnd[phase] += slotElements(block.tensors[id]!.shape);
   };
   for (let id = block.tensors.length - 1; id >= first; id--) {
     const op = opOf(id)!;
