@@ -12,8 +12,8 @@
  *   the invocations' register tiles), and such an accumulator itself when only savers
  *   read it, directly or through inline elementwise epilogue ops at its own shape (each
  *   invocation saves its register tile; the accumulator never reaches workgroup memory);
- * - 'direct': an iterator tile that no reader re-reads, loop-variant or in a one-iteration
- *   loop (streamed from storage);
+ * - 'direct': an iterator tile that no reader re-reads, loop-variant, in a one-iteration
+ *   loop, or read only by ops computed once before the loop (streamed from storage);
  * - 'split': a concat along the contracted dimension of the matmuls that read it (and
  *   nothing else): a matmul over a K-concat is the sum of the matmuls over its parts, so
  *   the K loop runs over each part in turn and the concat is never materialized; its parts
@@ -72,6 +72,13 @@ export function blockResidency(block: BlockGraph, thread: ThreadConfig): BlockRe
     const streamed = !invariant.has(id) || block.forloopRange === 1 || readers[id]!.every((r) => split.has(r));
     if (op === undefined && streamed && readers[id]!.every((r) => readOnce(r, id))) return 'direct';
     return 'workgroup';
+  });
+  // An invariant tile that only ops computed once before the loop read (staged results, or
+  // inline expressions only such ops read) is streamed too: staging would read it as often.
+  const hoistedOnce = (r: number): boolean => r >= 0 && invariant.has(r)
+    && (residency[r] === 'workgroup' || (residency[r] === 'inline' && readers[r]!.every(hoistedOnce)));
+  block.inputs.forEach((_, id) => {
+    if (residency[id] === 'workgroup' && invariant.has(id) && readers[id]!.every((r) => hoistedOnce(r) && readsOnce(block, thread, r, id))) residency[id] = 'direct';
   });
   // Accumulators of register-tiled matmuls that only savers read stay in registers.
   const savedFromRegisters = (id: number, shape: readonly number[]): boolean => readers[id]!.every((r) => r < 0 || (

@@ -33,7 +33,7 @@ export interface TensorAccess {
   /** A vec4<u32> holding 8 f16 of `id` from `coords` along the last dim, when it has a packed f16 alias; else undefined. */
   packedHalves(id: number, shape: Shape, coords: readonly string[]): string | undefined;
   /**
-   * The vec4<f32> of workgroup tensor `id` at `coords` and the next 3 elements along the
+   * The vec4<f32> reference (read or written) to workgroup tensor `id` at `coords` and the next 3 elements along the
    * last dim, when its slot allows one load for any coords whose last is a multiple of 4
    * (aligned base, contiguous last dim, other strides multiples of 4); else undefined.
    */

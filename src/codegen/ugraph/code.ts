@@ -59,11 +59,11 @@ export function forEachElement(code: Code, count: number, invocations: number, b
 /**
  * The kernel's workgroup memory, `wg`: a flat array<f32>, or an array of vec4<f32> so that
  * a matmul can read four consecutive K elements of its A operand in one load (emit-ops.ts);
- * then element i is component i % 4 of vector i / 4. `vectorRead` records whether any
- * vector read was emitted (custom-kernel.ts falls back to the flat array otherwise).
+ * then element i is component i % 4 of vector i / 4. `vectorUsed` records whether any
+ * vector access was emitted (custom-kernel.ts falls back to the flat array otherwise).
  */
 export class WorkgroupArray {
-  vectorRead = false;
+  vectorUsed = false;
 
   constructor(readonly vectors: boolean) {}
 
@@ -78,10 +78,10 @@ export class WorkgroupArray {
     return `wg[(${index}) / 4u][(${index}) % 4u]`;
   }
 
-  /** The vec4<f32> of elements index.. index + 3 (`index` a multiple of 4), if the array holds vectors. */
+  /** The vec4<f32> reference to elements index.. index + 3 (`index` a multiple of 4), if the array holds vectors. */
   vector(index: string): string | undefined {
     if (!this.vectors) return undefined;
-    this.vectorRead = true;
+    this.vectorUsed = true;
     const constant = /^(\d+)u$/.exec(index);
     return constant ? `wg[${u32(Number(constant[1]) / 4)}]` : `wg[(${index}) / 4u]`;
   }

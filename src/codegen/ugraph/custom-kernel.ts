@@ -75,11 +75,12 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     ...block.outputs.map((saver, k): Binding => ({ name: `out${k}`, dtype: saver.dtype, access: 'read_write' })),
   ];
   const outputBindings = bindings.slice(inputs.length + aliases.length);
-  // Workgroup memory as vec4s serves vector reads of matmul A operands; a kernel without
-  // them keeps a flat f32 array (scalar reads of a vec4 array measured ~10% slower).
+  // Workgroup memory as vec4s serves vector reads of matmul A operands and stores of matmul
+  // tiles; a kernel without them keeps a flat f32 array (scalar reads of a vec4 array
+  // measured ~10% slower).
   let workgroup = new WorkgroupArray(true);
   let body = emitKernelBody(node, inputs, variant, plan, aliases, bindings, outputBindings, workgroup);
-  if (!workgroup.vectorRead) {
+  if (!workgroup.vectorUsed) {
     workgroup = new WorkgroupArray(false);
     body = emitKernelBody(node, inputs, variant, plan, aliases, bindings, outputBindings, workgroup);
   }

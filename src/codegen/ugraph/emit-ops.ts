@@ -53,7 +53,14 @@ export function emitOp(ctx: EmitContext, id: number): void {
       emitConcatCopies(ctx, id, op);
       return;
     case 'matmul':
-      emitMatmulTiles(ctx, id, (body) => code.block(`for (var t = lid; t < ${u32(matmulTileCount(plan, id))}; t += ${u32(plan.thread.invocations)})`, body), ({ outputs }) => {
+      emitMatmulTiles(ctx, id, (body) => code.block(`for (var t = lid; t < ${u32(matmulTileCount(plan, id))}; t += ${u32(plan.thread.invocations)})`, body), ({ outputs, vectors, width }) => {
+        // Register row vectors of 4 are stored whole when the slot is vec4-aligned (then every one is).
+        const cols = outputs.length / vectors.length;
+        const vectorSlot = (i: number, g: number) => (width === 4 ? access.workgroupVector(id, shape, outputs[i * cols + g * width]!.coords) : undefined);
+        if (vectorSlot(0, 0) !== undefined) {
+          vectors.forEach((row, i) => row.forEach((vector, g) => code.line(`${vectorSlot(i, g)!} = ${vector};`)));
+          return;
+        }
         for (const { coords, value } of outputs) code.line(`${access.slot(id, shape, { coords })} = ${value};`);
       });
       return;

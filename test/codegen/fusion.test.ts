@@ -1,0 +1,104 @@
+/**
+ * Codegen decisions that trade workgroup memory and barriers for recomputation and wider
+ * loads, each checked in the WGSL it produces and on the GPU against the float64 reference:
+ * cheap elementwise results with several readers recomputed inline (residency.ts), row sums
+ * of one shape updated in one loop and flushed in one tree (emit-row-sums.ts), and matmul A
+ * operands read from workgroup memory 4 K steps per vec4 load (emit-ops.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { compileKernelGraph } from '../../src/codegen/ugraph/index.js';
+import { buildProgram } from '../../src/frontend/program.js';
+import type { BlockGraphBuilder, BlockTensorRef } from '../../src/ugraph/block-builder.js';
+import { KernelGraphBuilder } from '../../src/ugraph/builder.js';
+import { useGpu } from '../helpers/gpu.js';
+import { expectGpuMatches } from './helpers.js';
+
+const gpu = useGpu();
+const ROWS = 2;
+const WIDTH = 64;
+const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+/**
+ * Σ p² and Σ p·q per row, p = f(x, a) and q = a·x, as a program and as a μGraph with one
+ * workgroup per row (16 invocations), looping over tiles of 16 elements.
+ */
+function twoRowSums(name: string, f: <R>(ops: { add(a: R, b: R): R; mul(a: R, b: R): R; exp(x: R): R; square(x: R): R }, x: R, a: R) => R) {
+  const program = buildProgram(name, (g) => {
+    const x = g.input('x', [ROWS, WIDTH]);
+    const a = g.input('a', [ROWS, WIDTH]);
+    const p = f<typeof x>(g, x, a);
+    const q = g.mul(a, x);
+    return { pp: g.sum(g.square(p), 1, { keepdim: true }), pq: g.sum(g.mul(p, q), 1, { keepdim: true }) };
+  });
+  const g = new KernelGraphBuilder();
+  const x = g.input('x', [ROWS, WIDTH]);
+  const a = g.input('a', [ROWS, WIDTH]);
+  const [pp, pq] = g.customKernel({ grid: ROWS, forloopRange: 4, thread: { invocations: 16 } }, (b: BlockGraphBuilder) => {
+    const tile = { imap: { x: 0 }, fmap: 1 };
+    const [xt, at] = [b.input(x, tile), b.input(a, tile)];
+    const p = f<BlockTensorRef>(b, xt, at);
+    const q = b.mul(at, xt);
+    b.output(b.accumSumLastDim(b.square(p)), { omap: { x: 0 } });
+    b.output(b.accumSumLastDim(b.mul(p, q)), { omap: { x: 0 } });
+  });
+  g.output('pp', pp!);
+  g.output('pq', pq!);
+  const graph = g.build();
+  const compiled = compileKernelGraph(graph, name);
+  return { program, graph, compiled, wgsl: compiled.kernels[0]!.wgsl.f32 };
+}
+
+describe('elementwise results with several readers, and row sums', () => {
+  it('a cheap result read by two row sums is recomputed where read; the sums share one loop and one flush tree', async () => {
+    const { program, graph, wgsl, compiled } = twoRowSums('cheap_shared', (o, x, a) => o.add(x, o.mul(a, x)));
+    // p = x + a·x is never staged: no elementwise step writes workgroup memory.
+    expect(wgsl).not.toMatch(/\/\/ t\d+ = (add|mul)\n/);
+    expect(wgsl).toMatch(/t\d+ = accum sumLastDim\(t\d+\), t\d+ = accum sumLastDim\(t\d+\), in registers/);
+    // One barrier after the loop (none inside it), then one tree over 16 lanes for both sums:
+    // after the scratch writes, after each of 4 levels, after the final writes.
+    expect(count(wgsl, 'workgroupBarrier();')).toBe(1 + 1 + 4 + 1);
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 11 });
+  });
+
+  it('an expensive result with several readers is staged once in workgroup memory', async () => {
+    // exp(x·a + x)·x + a: 4 operators, plus the 1 of its input's expression: over the limit of 4.
+    const { program, graph, wgsl, compiled } = twoRowSums('costly_shared', (o, x, a) => o.add(o.mul(o.exp(o.add(o.mul(x, a), x)), x), a));
+    expect(wgsl).toMatch(/\/\/ t\d+ = add\n/);
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 12 });
+  });
+});
+
+/** Y = X·W, X (8, 32) staged per K tile of 16 and re-read by every column tile of W (32, 16). */
+function stagedMatmul(name: string, registerColumns: number) {
+  const program = buildProgram(name, (g) => ({ y: g.matmul(g.input('x', [8, 32]), g.input('w', [32, 16])) }));
+  const g = new KernelGraphBuilder();
+  const x = g.input('x', [8, 32]);
+  const w = g.input('w', [32, 16]);
+  const thread = { invocations: 16 / registerColumns, registerTile: [8, registerColumns] as [number, number], vectorWidth: 4 as const };
+  const [y] = g.customKernel({ grid: 1, forloopRange: 2, thread }, (b) => {
+    b.output(b.accumSum(b.matmul(b.input(x, { fmap: 1 }), b.input(w, { fmap: 0 }))));
+  });
+  g.output('y', y!);
+  const graph = g.build();
+  const compiled = compileKernelGraph(graph, name);
+  return { program, graph, compiled, wgsl: compiled.kernels[0]!.wgsl.f32 };
+}
+
+describe('matmul A operands in workgroup memory', () => {
+  it('are read 4 K steps per vec4 load when the unrolled K body spans 4 steps', async () => {
+    // 8 x 4 register tiles: 8 vec4 FMAs per K step, 4 steps per unrolled body.
+    const { program, graph, compiled, wgsl } = stagedMatmul('vector_a', 4);
+    expect(wgsl).toContain('var<workgroup> wg: array<vec4<f32>,');
+    expect(wgsl).toMatch(/let av7_0 = wg\[[^\]]*\];/);
+    expect(wgsl).toContain('let a3 = av3_0.w;');
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 13 });
+  });
+
+  it('keep a flat array, read element by element, when the body spans fewer steps', async () => {
+    // 8 x 8 register tiles: 16 vec4 FMAs per K step, 2 steps per unrolled body.
+    const { program, graph, compiled, wgsl } = stagedMatmul('scalar_a', 8);
+    expect(wgsl).toContain('var<workgroup> wg: array<f32,');
+    expect(wgsl).not.toContain('let av');
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 14 });
+  });
+});
