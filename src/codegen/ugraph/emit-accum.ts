@@ -94,9 +94,24 @@ export function emitAccumulatorUpdates(ctx: EmitContext): void {
     const matmul = plan.fusedMatmul.get(id);
     if (matmul !== undefined) {
       forEachSlot(ctx, matmul, (s) => {
-        emitMatmulTiles(ctx, matmul, (body) => body(), ({ outputs, vectors }) => {
+        emitMatmulTiles(ctx, matmul, (body) => body(), ({ outputs, vectors, width }) => {
           if (op.rescaleBy === undefined) {
             vectors.forEach((row, r) => row.forEach((value, g) => code.line(`${registerVector(id, s, r, g)} += ${value};`)));
+            return;
+          }
+          if (plan.block.tensors[op.rescaleBy]!.shape.at(-1) === 1) {
+            // One max per row: the row's two weights once, applied to its register vectors.
+            const cols = outputs.length / vectors.length;
+            const zero = width === 1 ? '0.0' : `vec${width}<f32>()`;
+            vectors.forEach((row, r) => {
+              const weights = rescale(ctx, op, shape, { coords: outputs[r * cols]!.coords })!;
+              code.line(`let carry${r} = ${weights.carry};`);
+              code.line(`let term${r} = ${weights.term};`);
+              for (const [g, value] of row.entries()) {
+                const target = registerVector(id, s, r, g);
+                code.line(`${target} = select(${target} * carry${r}, ${zero}, first) + ${value} * term${r};`);
+              }
+            });
             return;
           }
           for (const { coords, value, i: r, j: c } of outputs) {
