@@ -54,16 +54,18 @@ export function blockResidency(block: BlockGraph, thread: ThreadConfig): BlockRe
   const split = new Set(block.tensors.flatMap((_, id) => (isSplitConcat(block, id, readers[id]!) ? [id] : [])));
   // Operators an inline tensor's expression holds (0 for other tensors), filled in id order.
   const inlineOps: number[] = [];
-  const cheapToRecompute = (id: number) => 1 + block.tensors[id]!.op!.inputs.reduce((n, x) => n + inlineOps[x]!, 0) <= MAX_RECOMPUTED_OPS;
   const residency = block.tensors.map((tensor, id): Residency => {
     const op = tensor.op;
     inlineOps[id] = 0;
     if (tensor.phase === 'const') return 'inline';
     if (split.has(id)) return 'split';
     if (op?.op === 'matmul') return tensor.phase === 'pre' && fusedAccumulator(block, id, readers[id]!) !== undefined ? 'registers' : 'workgroup';
-    if (op !== undefined && ELEMENTWISE.has(op.op) && isInlineable(block, id, readers[id]!, cheapToRecompute(id))) {
-      inlineOps[id] = 1 + op.inputs.reduce((n, x) => n + inlineOps[x]!, 0);
-      return 'inline';
+    if (op !== undefined && ELEMENTWISE.has(op.op)) {
+      const ops = 1 + op.inputs.reduce((n, x) => n + inlineOps[x]!, 0);
+      if (isInlineable(block, id, readers[id]!, ops <= MAX_RECOMPUTED_OPS)) {
+        inlineOps[id] = ops;
+        return 'inline';
+      }
     }
     const readOnce = (r: number, of: number): boolean => (split.has(r) ? readers[r]!.every((rr) => readOnce(rr, r)) : readsOnce(block, thread, r, of));
     // An invariant tile is staged once, unless it is only a K-part of streamed matmul

@@ -70,20 +70,16 @@ export class WorkgroupArray {
   /** The reference to f32 element `index` (a u32 expression). */
   element(index: string): string {
     if (!this.vectors) return `wg[${index}]`;
-    const constant = /^(\d+)u$/.exec(index);
-    if (constant) {
-      const i = Number(constant[1]);
-      return `wg[${u32(Math.floor(i / 4))}][${i % 4}]`;
-    }
-    return `wg[(${index}) / 4u][(${index}) % 4u]`;
+    const i = constantIndex(index);
+    return i === undefined ? `wg[(${index}) / 4u][(${index}) % 4u]` : `wg[${u32(Math.floor(i / 4))}][${i % 4}]`;
   }
 
   /** The vec4<f32> reference to elements index.. index + 3 (`index` a multiple of 4), if the array holds vectors. */
   vector(index: string): string | undefined {
     if (!this.vectors) return undefined;
     this.vectorUsed = true;
-    const constant = /^(\d+)u$/.exec(index);
-    return constant ? `wg[${u32(Number(constant[1]) / 4)}]` : `wg[(${index}) / 4u]`;
+    const i = constantIndex(index);
+    return i === undefined ? `wg[(${index}) / 4u]` : `wg[${u32(i / 4)}]`;
   }
 
   declaration(elements: number): string {
@@ -91,4 +87,10 @@ export class WorkgroupArray {
       ? `var<workgroup> wg: array<vec4<f32>, ${Math.max(1, Math.ceil(elements / 4))}>;`
       : `var<workgroup> wg: array<f32, ${elements}>;`;
   }
+}
+
+/** The value of a u32 literal such as `12u`, else undefined. */
+function constantIndex(index: string): number | undefined {
+  const literal = /^(\d+)u$/.exec(index);
+  return literal ? Number(literal[1]) : undefined;
 }

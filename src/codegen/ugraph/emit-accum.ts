@@ -74,9 +74,9 @@ function rescale(ctx: EmitContext, spec: AccumSpec, shape: Shape, index: Index):
   return { carry: `exp(${runningMax} - ${next})`, term: `exp(${localMax} - ${next})` };
 }
 
-/** `A = select(A · carry, 0, first) + term` as a statement. */
-function update(target: string, term: string, carry: string | undefined): string {
-  return `${target} = select(${carry === undefined ? target : `${target} * ${carry}`}, 0.0, first) + ${term};`;
+/** `A = select(A · carry, 0, first) + term` as a statement (`zero` of A's type). */
+function update(target: string, term: string, carry: string | undefined, zero = '0.0'): string {
+  return `${target} = select(${carry === undefined ? target : `${target} * ${carry}`}, ${zero}, first) + ${term};`;
 }
 
 /** Folds this iteration into every accumulator except the running maxes (which commit later). */
@@ -107,10 +107,7 @@ export function emitAccumulatorUpdates(ctx: EmitContext): void {
               const weights = rescale(ctx, op, shape, { coords: outputs[r * cols]!.coords })!;
               code.line(`let carry${r} = ${weights.carry};`);
               code.line(`let term${r} = ${weights.term};`);
-              for (const [g, value] of row.entries()) {
-                const target = registerVector(id, s, r, g);
-                code.line(`${target} = select(${target} * carry${r}, ${zero}, first) + ${value} * term${r};`);
-              }
+              row.forEach((value, g) => code.line(update(registerVector(id, s, r, g), `${value} * term${r}`, `carry${r}`, zero)));
             });
             return;
           }

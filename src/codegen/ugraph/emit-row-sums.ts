@@ -18,6 +18,8 @@ interface RowSum {
   readonly id: number;
   readonly spec: AccumSpec;
   readonly rows: number;
+  /** Elements per row (the summed tensor's last dim). */
+  readonly length: number;
   /** Invocations per row, a power of two (1 when the kernel has no reduction scratch). */
   readonly lanes: number;
 }
@@ -26,10 +28,9 @@ interface RowSum {
 export function registerRowSums(plan: KernelPlan): RowSum[] {
   return registerRowSumCandidates(plan.block, plan.thread.invocations).map(({ id, spec, rows, length }) => {
     const lanes = plan.scratchBase === undefined ? 1 : Math.min(floorPowerOfTwo(plan.thread.invocations / rows), floorPowerOfTwo(length));
-    return { id, spec, rows, lanes };
+    return { id, spec, rows, length, lanes };
   });
 }
-
 
 const partial = (id: number) => `rowsum${id}`;
 
@@ -45,8 +46,7 @@ export function declareRowSums(ctx: EmitContext): void {
 function rowSumGroups(plan: KernelPlan): RowSum[][] {
   const groups = new Map<string, RowSum[]>();
   for (const sum of registerRowSums(plan)) {
-    const length = plan.block.tensors[sum.spec.inputs[0]!]!.shape.at(-1)!;
-    const key = `${sum.rows}/${sum.lanes}/${length}`;
+    const key = `${sum.rows}/${sum.lanes}/${sum.length}`;
     groups.set(key, [...(groups.get(key) ?? []), sum]);
   }
   return [...groups.values()];
@@ -56,9 +56,7 @@ function rowSumGroups(plan: KernelPlan): RowSum[][] {
 export function emitRowSumUpdates(ctx: EmitContext): void {
   const { plan, access, code } = ctx;
   for (const group of rowSumGroups(plan)) {
-    const { rows, lanes, spec } = group[0]!;
-    const rowShape = plan.block.tensors[group[0]!.id]!.shape;
-    const length = plan.block.tensors[spec.inputs[0]!]!.shape.at(-1)!;
+    const { rows, lanes, length } = group[0]!;
     code.comment(`${group.map((sum) => `t${sum.id} = accum sumLastDim(t${sum.spec.inputs[0]})`).join(', ')}, in registers`);
     code.block('', () => {
       code.line(`let row = lid / ${u32(lanes)};`);
@@ -67,7 +65,7 @@ export function emitRowSumUpdates(ctx: EmitContext): void {
         for (const sum of group) {
           const x = sum.spec.inputs[0]!;
           const xShape = plan.block.tensors[x]!.shape;
-          const coords = coordinates(rowShape, 'row').map((c, d) => (d === xShape.length - 1 ? 'r' : c));
+          const coords = coordinates(plan.block.tensors[sum.id]!.shape, 'row').map((c, d) => (d === xShape.length - 1 ? 'r' : c));
           code.line(`${partial(sum.id)} += ${access.value(x, xShape, { coords })};`);
         }
       });
