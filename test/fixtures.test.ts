@@ -45,11 +45,11 @@ describe('small fixtures on the GPU vs the float64 reference', () => {
 
 describe('structural hash of the fixtures', () => {
   /** The gqa small twin as defined inline, with its names, shapes and dtype as parameters. */
-  const gqa = (names = ['q', 'k', 'v'], keys = 32, dtype: 'f16' | 'f32' = 'f16') =>
+  const gqa = (names = ['q', 'k', 'v'], keys = 128, dtype: 'f16' | 'f32' = 'f16') =>
     tensorProgram('gqa_inline', (g) => {
-      const q = g.input(names[0]!, [2, 8, 16], dtype);
-      const k = g.input(names[1]!, [2, 16, keys], dtype);
-      const v = g.input(names[2]!, [2, keys, 16], dtype);
+      const q = g.input(names[0]!, [2, 8, 32], dtype);
+      const k = g.input(names[1]!, [2, 32, keys], dtype);
+      const v = g.input(names[2]!, [2, keys, 32], dtype);
       return { o: g.matmul(g.softmax(g.matmul(q, k)), v) };
     }).program;
 
@@ -66,6 +66,6 @@ describe('structural hash of the fixtures', () => {
 
   it('changing a shape or a dtype changes the hash', () => {
     expect(gqa(undefined, 64).hash).not.toBe(gqa().hash);
-    expect(gqa(undefined, 32, 'f32').hash).not.toBe(gqa().hash);
+    expect(gqa(undefined, 128, 'f32').hash).not.toBe(gqa().hash);
   });
 });

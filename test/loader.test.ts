@@ -140,6 +140,24 @@ describe('the runtime module', () => {
   });
 });
 
+describe('device requirements', () => {
+  it('refuses a program whose kernels assume subgroups the device lacks, before building pipelines', async () => {
+    const compiled: CompiledProgram = { ...lowerPerOperator(half), requires: { features: ['subgroups'], subgroupMinSize: 8 } };
+    const plain = await createNodeDevice({ features: [] });
+    try {
+      // The adapter's subgroups are wide enough; the device was not given the feature.
+      await expect(loadCompiled(compiled, plain.device)).rejects.toThrow(/program "half" needs feature 'subgroups'; request the features in requestDevice/);
+    } finally {
+      plain.destroy();
+    }
+    // A device with narrower subgroups (checked before the device is otherwise touched).
+    const narrow = { features: new Set(['subgroups']), adapterInfo: { subgroupMinSize: 4 } } as unknown as GPUDevice;
+    await expect(loadCompiled(compiled, narrow)).rejects.toThrow(/needs subgroups of at least 8 invocations \(device: 4\)/);
+    // The shared test device has them on lavapipe (subgroups of 8).
+    expect((await loadCompiled(compiled, gpu().device)).variant).toBe('f16');
+  });
+});
+
 describe('device limits', () => {
   it('refuses a program whose buffers exceed the device binding size, naming the tensor', async () => {
     // 2^26 f32 elements = 256 MiB: over the 128 MiB default binding limit. Never allocated.

@@ -13,7 +13,7 @@ import { isProgram, type CompiledProgram, type LoadedProgram, type LoadOptions, 
 import type { UGraphCase } from '../../fixtures/ugraphs/index.js';
 import { compile } from '../../src/compile.js';
 import { lowerPerOperator } from '../../src/lower/per-op.js';
-import { loadCompiled } from '../../src/runtime/loader.js';
+import { loadCompiled, missingRequirements } from '../../src/runtime/loader.js';
 import { KernelGraph, type KernelGraphJSON, kernelGraphFromProgram } from '../../src/ugraph/index.js';
 import type { BenchmarkPrograms } from './benchmark-list.js';
 
@@ -56,7 +56,8 @@ interface BuildArtifacts {
   readonly ugraph?: KernelGraphJSON;
 }
 
-export function implementationsOf({ module, program, handWritten: hand }: BenchmarkPrograms): Implementation[] {
+/** `device` (where there is one) rules out implementations whose kernels need what it lacks (e.g. subgroups). */
+export function implementationsOf({ module, program, handWritten: hand }: BenchmarkPrograms, device?: GPUDevice): Implementation[] {
   const perOp = perOperator(program);
   let handWritten: Implementation;
   if (hand === undefined) {
@@ -65,6 +66,8 @@ export function implementationsOf({ module, program, handWritten: hand }: Benchm
     handWritten = { id: 'handWritten', unavailable: `not at these shapes: fixtures/ugraphs/ has ${hand.name}${signature(hand.program)}` };
   } else {
     handWritten = fromCompile('handWritten', 'fixtures/ugraphs/, compiled by compile()', compile(program, { ugraph: hand.graph }));
+    const missing = device === undefined ? [] : missingRequirements(handWritten.compiled, device);
+    if (missing.length > 0) handWritten = { id: 'handWritten', unavailable: `needs ${missing.join(' and ')}, which this device lacks` };
   }
   return [buildImplementation(module, program, perOp), perOp, handWritten];
 }

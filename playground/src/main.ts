@@ -51,7 +51,7 @@ async function render(shapes: ShapeSet): Promise<void> {
     try {
       const programs = await loadBenchmark(bench, shapes);
       const { module, program } = programs;
-      const impls = implementationsOf(programs);
+      const impls = implementationsOf(programs, gpu);
       const view = benchmarkView(bench, { name: module.name, inputs: program.inputSpecs, outputs: program.outputSpecs }, impls, variant);
       const testCase = new ProgramCase(program);
       const run = () => runBenchmark(view, impls.filter(isAvailable), testCase);

@@ -34,7 +34,8 @@ export async function requestDevice(): Promise<GPUDevice> {
   if (!('gpu' in navigator)) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('WebGPU is present but gave no adapter');
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
+  // f16 variants, and the subgroup broadcast of the attention μGraphs, where the adapter has them.
+  const requiredFeatures = (['shader-f16', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const limits = adapter.limits;
   return adapter.requestDevice({
     requiredFeatures,

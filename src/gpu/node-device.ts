@@ -17,11 +17,11 @@ export interface NodeGpu {
 }
 
 export interface NodeDeviceOptions {
-  /** 'all-useful' (default): shader-f16 and timestamp-query where the adapter has them; or an explicit list (each must be supported). */
+  /** 'all-useful' (default): shader-f16, timestamp-query and subgroups where the adapter has them; or an explicit list (each must be supported). */
   readonly features?: 'all-useful' | readonly GPUFeatureName[];
 }
 
-const USEFUL_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'timestamp-query'];
+const USEFUL_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'timestamp-query', 'subgroups'];
 
 /** Keeps Dawn instances alive for as long as their devices are in use. */
 const liveInstances = new Set<GPU>();

@@ -7,7 +7,7 @@
  */
 import type { KernelSource } from '../codegen/wgsl/common.js';
 import type {
-  CompiledBuffer, CompiledDispatch, CompiledKernel, CompiledProgram, CompiledTensor, ElementType, Variant,
+  CompiledBuffer, CompiledDispatch, CompiledKernel, CompiledProgram, CompiledTensor, DeviceRequirements, ElementType, Variant,
 } from '../runtime/types.js';
 
 /** Anything that owns storage; compared by identity. */
@@ -37,8 +37,10 @@ export function assembleProgram<V extends StoredValue>(parts: ProgramParts<V>): 
   const plan = planBuffers(parts.inputs.map((x) => x.value), parts.steps, pinned);
   const kernels: CompiledKernel[] = [];
   const kernelIndex = new Map<string, number>();
+  const requirements: DeviceRequirements[] = [];
   const dispatches = parts.steps.map((step): CompiledDispatch => {
     const sources = parts.variants.map((v) => step.source(v));
+    for (const source of sources) if (source.requires) requirements.push(source.requires);
     const first = sources[0]!;
     const wgsl = Object.fromEntries(parts.variants.map((v, i) => [v, sources[i]!.wgsl])) as CompiledKernel['wgsl'];
     const key = JSON.stringify([wgsl, first.bindings]);
@@ -61,7 +63,16 @@ export function assembleProgram<V extends StoredValue>(parts: ProgramParts<V>): 
     buffers: plan.buffers,
     kernels,
     dispatches,
+    ...requirementsOf(requirements),
   });
+}
+
+/** The union of the kernels' device requirements: every feature, the largest subgroup size; nothing when none. */
+function requirementsOf(all: readonly DeviceRequirements[]): { requires?: DeviceRequirements } {
+  if (all.length === 0) return {};
+  const features = [...new Set(all.flatMap((r) => r.features))].sort();
+  const sizes = all.flatMap((r) => (r.subgroupMinSize === undefined ? [] : [r.subgroupMinSize]));
+  return { requires: { features, ...(sizes.length > 0 ? { subgroupMinSize: Math.max(...sizes) } : {}) } };
 }
 
 interface BufferPlan<V> {

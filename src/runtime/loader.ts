@@ -35,6 +35,7 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipel
 
 export async function loadCompiled(compiled: CompiledProgram, device: GPUDevice, options: LoadOptions = {}): Promise<LoadedProgram> {
   if (compiled.schema !== 1) throw new Error(`mugraph: compiled program "${compiled.name}" has schema ${String(compiled.schema)}; this runtime reads schema 1`);
+  checkRequirements(compiled, device);
   const variant = chooseVariant(compiled, device, options);
   checkLimits(compiled, variant, device);
   const pipelines = await Promise.all(compiled.kernels.map((k) => pipelineFor(device, k, variant, compiled.name)));
@@ -54,6 +55,32 @@ function chooseVariant(compiled: CompiledProgram, device: GPUDevice, options: Lo
     return forced;
   }
   return compiled.variants.includes('f16') && hasF16 ? 'f16' : 'f32';
+}
+
+/** The part of a GPUDevice that `missingRequirements` reads. */
+export interface RequirementsDevice {
+  readonly features: { has(feature: string): boolean };
+  readonly adapterInfo?: { readonly subgroupMinSize?: number };
+}
+
+/** What `compiled` needs of `device` beyond its variants that the device lacks, one phrase each; empty when it can run. */
+export function missingRequirements(compiled: CompiledProgram, device: RequirementsDevice): string[] {
+  const requires = compiled.requires;
+  if (requires === undefined) return [];
+  const missing = requires.features.filter((f) => !device.features.has(f)).map((f) => `feature '${f}'`);
+  const minSize = device.adapterInfo?.subgroupMinSize;
+  if (requires.subgroupMinSize !== undefined && !((minSize ?? 0) >= requires.subgroupMinSize)) {
+    missing.push(`subgroups of at least ${requires.subgroupMinSize} invocations (device: ${minSize ?? 'unknown'})`);
+  }
+  return missing;
+}
+
+/** Fails before any pipeline is built when the program's kernels assume features or subgroup sizes the device lacks. */
+function checkRequirements(compiled: CompiledProgram, device: GPUDevice): void {
+  const missing = missingRequirements(compiled, device as RequirementsDevice);
+  if (missing.length > 0) {
+    throw new Error(`mugraph: program "${compiled.name}" needs ${missing.join(' and ')}; request the features in requestDevice, or build it for a target without them`);
+  }
 }
 
 /** Fails before any allocation when a buffer or a dispatch exceeds what this device allows. */

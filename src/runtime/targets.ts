@@ -14,6 +14,8 @@ export interface TargetRequirements {
   readonly limits: Readonly<Record<string, number>>;
   /** Features the device must have (e.g. 'shader-f16'). */
   readonly features: readonly string[];
+  /** The smallest subgroup size (GPUAdapterInfo.subgroupMinSize) the build assumes, where it uses subgroups. */
+  readonly subgroupMinSize?: number;
 }
 
 export interface TargetCandidate {
@@ -25,6 +27,8 @@ export interface TargetCandidate {
 export interface DeviceCapabilities {
   readonly limits: GPUSupportedLimits | Readonly<Record<string, number>>;
   readonly features: { has(feature: string): boolean };
+  /** GPUDevice.adapterInfo where the platform has it. */
+  readonly adapterInfo?: { readonly subgroupMinSize?: number };
 }
 
 /** Why `device` cannot run what was built for `target`: one line per unmet limit or feature; empty when it fits. */
@@ -34,6 +38,10 @@ export function unmetRequirements(target: TargetRequirements, device: DeviceCapa
     .filter(([limit, needed]) => !((limits[limit] ?? 0) >= needed))
     .map(([limit, needed]) => `${limit} ${needed} (device: ${limits[limit] ?? 'none'})`);
   for (const feature of target.features) if (!device.features.has(feature)) unmet.push(`feature '${feature}'`);
+  const subgroupMinSize = device.adapterInfo?.subgroupMinSize ?? 0;
+  if (target.subgroupMinSize !== undefined && subgroupMinSize < target.subgroupMinSize) {
+    unmet.push(`subgroupMinSize ${target.subgroupMinSize} (device: ${subgroupMinSize || 'unknown'})`);
+  }
   return unmet;
 }
 

@@ -50,6 +50,15 @@ export interface CompiledProgram {
   readonly kernels: readonly CompiledKernel[];
   /** In submission order; all in one compute pass. */
   readonly dispatches: readonly CompiledDispatch[];
+  /** What every variant needs of the device besides the f16 variant's 'shader-f16'; absent when nothing. */
+  readonly requires?: DeviceRequirements;
+}
+
+export interface DeviceRequirements {
+  /** Device features (e.g. 'subgroups'): the device must have been requested with them. */
+  readonly features: readonly string[];
+  /** Kernels assume subgroups of at least this many invocations (GPUAdapterInfo.subgroupMinSize). */
+  readonly subgroupMinSize?: number;
 }
 
 /** Typed-array input: f32 tensors take Float32Array; f16 tensors Float32Array or Uint16Array (f16 bit patterns). */

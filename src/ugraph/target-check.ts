@@ -3,8 +3,9 @@
  * cannot know because it depends on the device. A graph that passes runs within the
  * profile's limits: grids fit the dispatch limits, every custom kernel fits workgroup
  * memory (memory.ts's rule) and its thread config fits the workgroup size limits, every
- * storage tensor fits one binding (at 4 bytes per element, the f32 variant's storage) and
- * every kernel binds few enough buffers.
+ * storage tensor fits one binding (at 4 bytes per element, the f32 variant's storage),
+ * every kernel binds few enough buffers, and subgroup broadcast is used only where the
+ * target's subgroups are wide enough.
  */
 import { formatShape, numel } from '../ir/shape.js';
 import { UGraphError } from './errors.js';
@@ -12,6 +13,7 @@ import { GRID_AXES } from './grid.js';
 import type { KernelGraph } from './kernel-graph.js';
 import { workgroupMemory } from './memory.js';
 import { type TargetProfile, webgpuDefaults } from './target.js';
+import { SUBGROUP_BROADCAST_LANES } from './thread-config.js';
 
 /** Every way `graph` exceeds `target`, in graph order; empty when it fits. */
 export function targetProblems(graph: KernelGraph, target: TargetProfile = webgpuDefaults): UGraphError[] {
@@ -45,6 +47,10 @@ export function targetProblems(graph: KernelGraph, target: TargetProfile = webgp
     const { invocations } = node.thread;
     const maxInvocations = Math.min(target.maxInvocationsPerWorkgroup, target.maxWorkgroupSizeX);
     if (invocations > maxInvocations) report(`${where} > thread`, `invocations ${invocations} exceeds the workgroup size limit ${maxInvocations}`);
+    if (node.thread.subgroupBroadcast && (target.subgroupMinSize ?? 0) < SUBGROUP_BROADCAST_LANES) {
+      const has = target.features.includes('subgroups') ? `subgroups of at least ${target.subgroupMinSize ?? 'unknown'}` : 'no subgroups';
+      report(`${where} > thread`, `subgroupBroadcast needs subgroups of at least ${SUBGROUP_BROADCAST_LANES} invocations; the target has ${has}`);
+    }
   });
   return problems;
 }

@@ -23,6 +23,11 @@ export interface TargetProfile {
   readonly maxStorageBuffersPerShaderStage: number;
   /** Adapter features that matter to codegen (e.g. 'shader-f16'), sorted. */
   readonly features: readonly string[];
+  /**
+   * GPUAdapterInfo.subgroupMinSize, where `features` has 'subgroups' and the size is known;
+   * absent otherwise (so profiles without subgroups keep their cache keys).
+   */
+  readonly subgroupMinSize?: number;
 }
 
 export const webgpuDefaults: TargetProfile = Object.freeze({
@@ -35,6 +40,20 @@ export const webgpuDefaults: TargetProfile = Object.freeze({
   maxStorageBuffersPerShaderStage: 8,
   features: Object.freeze([]),
 });
+
+/**
+ * `profile` on adapters that also have the 'subgroups' feature with subgroups of at least
+ * `minSize` invocations (GPUAdapterInfo.subgroupMinSize): what kernels that share operands
+ * by subgroup broadcast are validated against.
+ */
+export function withSubgroups(profile: TargetProfile, minSize: number): TargetProfile {
+  return Object.freeze({
+    ...profile,
+    name: `${profile.name}+subgroups${minSize}`,
+    features: Object.freeze([...new Set([...profile.features, 'subgroups'])].sort()),
+    subgroupMinSize: minSize,
+  });
+}
 
 /** The subset of GPUSupportedLimits a profile reads; missing fields take WebGPU's defaults. */
 export type LimitsLike = Partial<
@@ -49,8 +68,10 @@ export type LimitsLike = Partial<
   >
 >;
 
-export function profileFromLimits(limits: LimitsLike, features: Iterable<string> = [], name = 'adapter'): TargetProfile {
+/** `subgroupMinSize` is GPUAdapterInfo's; it counts only where `features` has 'subgroups'. */
+export function profileFromLimits(limits: LimitsLike, features: Iterable<string> = [], name = 'adapter', subgroupMinSize = 0): TargetProfile {
   const d = webgpuDefaults;
+  const sorted = Object.freeze([...new Set(features)].sort());
   return Object.freeze({
     name,
     maxWorkgroupStorageBytes: limits.maxComputeWorkgroupStorageSize ?? d.maxWorkgroupStorageBytes,
@@ -59,7 +80,8 @@ export function profileFromLimits(limits: LimitsLike, features: Iterable<string>
     maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension ?? d.maxWorkgroupsPerDimension,
     maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize ?? d.maxStorageBufferBindingSize,
     maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage ?? d.maxStorageBuffersPerShaderStage,
-    features: Object.freeze([...new Set(features)].sort()),
+    features: sorted,
+    ...(sorted.includes('subgroups') && subgroupMinSize > 0 ? { subgroupMinSize } : {}),
   });
 }
 
@@ -80,5 +102,6 @@ export function profileRequirements(profile: TargetProfile): TargetRequirements 
       maxStorageBuffersPerShaderStage: profile.maxStorageBuffersPerShaderStage,
     },
     features: profile.features,
+    ...(profile.subgroupMinSize !== undefined ? { subgroupMinSize: profile.subgroupMinSize } : {}),
   };
 }

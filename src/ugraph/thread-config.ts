@@ -14,7 +14,20 @@ export interface ThreadConfig {
   readonly registerTile: readonly [number, number];
   /** Elements per load/store along the innermost dimension: 1, 2 or 4 (vec2, vec4). */
   readonly vectorWidth: 1 | 2 | 4;
+  /**
+   * Matmul A operands that every invocation reads alike (the register tile spans all rows)
+   * are read SUBGROUP_BROADCAST_LANES K steps per load, one per subgroup lane, and shared by
+   * subgroupBroadcast instead of each invocation reading workgroup memory. Present only when
+   * set (so graphs without it keep their JSON and hash); needs invocations in multiples of
+   * SUBGROUP_BROADCAST_LANES and a target with subgroups at least that wide (so that lanes
+   * 0..7 of every subgroup exist; subgroups are assumed to be filled in order, as GPUs and
+   * lavapipe do).
+   */
+  readonly subgroupBroadcast?: true;
 }
+
+/** K steps per subgroup-broadcast load: lanes 0..7 of every subgroup each read one. */
+export const SUBGROUP_BROADCAST_LANES = 8;
 
 /** Mirage's block size (128 threads), scalar code: valid everywhere and easy to read. */
 export const DEFAULT_THREAD_CONFIG: ThreadConfig = Object.freeze({
@@ -27,7 +40,7 @@ const VECTOR_WIDTHS: readonly unknown[] = [1, 2, 4];
 
 /** Checks a thread config; missing fields take the defaults. */
 export function parseThreadConfig(raw: unknown, where: string): ThreadConfig {
-  const r = expectRecord(raw ?? {}, where, ['invocations', 'registerTile', 'vectorWidth']);
+  const r = expectRecord(raw ?? {}, where, ['invocations', 'registerTile', 'vectorWidth', 'subgroupBroadcast']);
   const d = DEFAULT_THREAD_CONFIG;
   const invocations = expectInteger(r.invocations ?? d.invocations, where, 'invocations', 1);
   const tile = r.registerTile ?? d.registerTile;
@@ -37,9 +50,17 @@ export function parseThreadConfig(raw: unknown, where: string): ThreadConfig {
   const vectorWidth = (r.vectorWidth ?? d.vectorWidth) as 1 | 2 | 4;
   if (!VECTOR_WIDTHS.includes(vectorWidth)) fail(where, `vectorWidth must be 1, 2 or 4, got ${JSON.stringify(vectorWidth)}`);
   if (columns % vectorWidth !== 0) fail(where, `registerTile columns (${columns}) must be a multiple of vectorWidth (${vectorWidth})`);
-  return Object.freeze({ invocations, registerTile: Object.freeze([rows, columns] as const), vectorWidth });
+  const broadcast = r.subgroupBroadcast ?? false;
+  if (typeof broadcast !== 'boolean') fail(where, `subgroupBroadcast must be true or false, got ${JSON.stringify(broadcast)}`);
+  // Lanes 0..7 of every subgroup must exist: subgroups (powers of two of at least 8) then each hold a multiple of 8.
+  if (broadcast && invocations % SUBGROUP_BROADCAST_LANES !== 0) {
+    fail(where, `subgroupBroadcast needs invocations in multiples of ${SUBGROUP_BROADCAST_LANES}, got ${invocations}`);
+  }
+  const registerTile = Object.freeze([rows, columns] as const);
+  return Object.freeze(broadcast ? { invocations, registerTile, vectorWidth, subgroupBroadcast: true as const } : { invocations, registerTile, vectorWidth });
 }
 
 export function formatThreadConfig(config: ThreadConfig): string {
-  return `invocations=${config.invocations} registerTile=${config.registerTile.join('x')} vectorWidth=${config.vectorWidth}`;
+  const broadcast = config.subgroupBroadcast ? ' subgroupBroadcast' : '';
+  return `invocations=${config.invocations} registerTile=${config.registerTile.join('x')} vectorWidth=${config.vectorWidth}${broadcast}`;
 }

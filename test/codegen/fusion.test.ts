@@ -3,13 +3,15 @@
  * loads, each checked in the WGSL it produces and on the GPU against the float64 reference:
  * cheap elementwise results with several readers recomputed inline (residency.ts), row sums
  * of one shape updated in one loop and flushed in one tree (emit-row-sums.ts), and matmul A
- * operands read from workgroup memory 4 K steps per vec4 load (emit-ops.ts).
+ * operands read from workgroup memory 4 K steps per vec4 load or shared by subgroup
+ * broadcast (emit-matmul.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { compileKernelGraph } from '../../src/codegen/ugraph/index.js';
 import { buildProgram } from '../../src/frontend/program.js';
 import type { BlockGraphBuilder, BlockTensorRef } from '../../src/ugraph/block-builder.js';
 import { KernelGraphBuilder } from '../../src/ugraph/builder.js';
+import { webgpuDefaults, withSubgroups } from '../../src/ugraph/target.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectGpuMatches } from './helpers.js';
 
@@ -68,13 +70,22 @@ describe('elementwise results with several readers, and row sums', () => {
   });
 });
 
-/** Y = X·W, X (8, 32) staged per K tile of 16 and re-read by every column tile of W (32, 16). */
-function stagedMatmul(name: string, registerColumns: number) {
-  const program = buildProgram(name, (g) => ({ y: g.matmul(g.input('x', [8, 32]), g.input('w', [32, 16])) }));
-  const g = new KernelGraphBuilder();
+/**
+ * Y = X·W, X (8, 32) staged per K tile of 16 and re-read by every column tile of W (32, n);
+ * register tiles of `rows` x `registerColumns`, optionally sharing A by subgroup broadcast.
+ */
+function stagedMatmul(name: string, registerColumns: number, options: { n?: number; rows?: number; broadcast?: boolean } = {}) {
+  const { n = 16, rows = 8, broadcast = false } = options;
+  const program = buildProgram(name, (g) => ({ y: g.matmul(g.input('x', [8, 32]), g.input('w', [32, n])) }));
+  const g = new KernelGraphBuilder({ target: withSubgroups(webgpuDefaults, 8) });
   const x = g.input('x', [8, 32]);
-  const w = g.input('w', [32, 16]);
-  const thread = { invocations: 16 / registerColumns, registerTile: [8, registerColumns] as [number, number], vectorWidth: 4 as const };
+  const w = g.input('w', [32, n]);
+  const thread = {
+    invocations: (8 / rows) * (n / registerColumns),
+    registerTile: [rows, registerColumns] as [number, number],
+    vectorWidth: 4 as const,
+    ...(broadcast ? { subgroupBroadcast: true as const } : {}),
+  };
   const [y] = g.customKernel({ grid: 1, forloopRange: 2, thread }, (b) => {
     b.output(b.accumSum(b.matmul(b.input(x, { fmap: 1 }), b.input(w, { fmap: 0 }))));
   });
@@ -100,5 +111,27 @@ describe('matmul A operands in workgroup memory', () => {
     expect(wgsl).toContain('var<workgroup> wg: array<f32,');
     expect(wgsl).not.toContain('let av');
     await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 14 });
+  });
+});
+
+describe('matmul A operands shared by subgroup broadcast', () => {
+  it('are read 8 K steps per load, one per lane, and broadcast; the program then requires subgroups', async () => {
+    // 8 x 8 register tiles spanning all rows of X, 8 invocations over W's 64 columns.
+    const { program, graph, compiled, wgsl } = stagedMatmul('broadcast_a', 8, { n: 64, broadcast: true });
+    expect(wgsl).toMatch(/^enable subgroups;/);
+    expect(wgsl).toContain('@builtin(subgroup_invocation_id) sgid: u32');
+    expect(wgsl).toContain('for (var k0 = 0u; k0 < 16u; k0 += 8u)');
+    expect(count(wgsl, 'let al')).toBe(8);
+    expect(count(wgsl, 'subgroupBroadcast(')).toBe(8 * 2 * 8);
+    expect(compiled.requires).toEqual({ features: ['subgroups'], subgroupMinSize: 8 });
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 15 });
+  });
+
+  it('fall back to per-invocation reads when the register tile does not span every row', async () => {
+    // 4-row tiles: the two halves of the workgroup read different A rows.
+    const { program, graph, compiled, wgsl } = stagedMatmul('split_rows', 8, { n: 32, rows: 4, broadcast: true });
+    expect(wgsl).not.toContain('subgroup');
+    expect(compiled.requires).toBeUndefined();
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 16 });
   });
 });

@@ -14,9 +14,9 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from 'webgpu';
 import { type MugraphOptions, type ProgramEvent, resolveOptions } from '../../src/build/options.js';
-import { chooseTarget, type TargetCandidate } from '../../src/runtime/targets.js';
+import { chooseTarget, type TargetCandidate, unmetRequirements } from '../../src/runtime/targets.js';
 import type { CompiledProgram, LoadedProgram } from '../../src/runtime/types.js';
-import { profileFromLimits, profileRequirements, webgpuDefaults } from '../../src/ugraph/target.js';
+import { profileFromLimits, profileRequirements, webgpuDefaults, withSubgroups } from '../../src/ugraph/target.js';
 import { useGpu } from '../helpers/gpu.js';
 import { buildWith, PROJECT } from './bundlers.js';
 import { ensureBuilt } from './dist.js';
@@ -60,6 +60,17 @@ describe('chooseTarget', () => {
     expect(chooseTarget(candidates, device(ROOMY_STORAGE, ['shader-f16'])).target.name).toBe('f16');
     expect(chooseTarget(candidates, device(ROOMY_STORAGE)).target.name).toBe('roomy');
     expect(chooseTarget(candidates, device(16384)).target.name).toBe('webgpu-defaults');
+  });
+
+  it('a build that assumes subgroups needs the feature and a large enough GPUAdapterInfo.subgroupMinSize', () => {
+    const wide = withSubgroups(webgpuDefaults, 8);
+    const candidates = [candidate(wide), candidate(webgpuDefaults)];
+    const withInfo = (size: number | undefined) => ({ ...device(16384, ['subgroups']), adapterInfo: size === undefined ? {} : { subgroupMinSize: size } });
+    expect(chooseTarget(candidates, withInfo(8)).target.name).toBe('webgpu-defaults+subgroups8');
+    expect(chooseTarget(candidates, withInfo(4)).target.name).toBe('webgpu-defaults');
+    expect(unmetRequirements(candidate(wide).target, withInfo(4))).toEqual(['subgroupMinSize 8 (device: 4)']);
+    expect(unmetRequirements(candidate(wide).target, withInfo(undefined))).toEqual(['subgroupMinSize 8 (device: unknown)']);
+    expect(unmetRequirements(candidate(wide).target, device(16384))).toEqual(["feature 'subgroups'", 'subgroupMinSize 8 (device: unknown)']);
   });
 
   it('names the program and what each target lacks when none fits', () => {

@@ -4,7 +4,7 @@ import { KernelGraphBuilder } from '../../src/ugraph/builder.js';
 import type { BlockGraphBuilder } from '../../src/ugraph/block-builder.js';
 import { KernelGraph } from '../../src/ugraph/kernel-graph.js';
 import { workgroupMemory } from '../../src/ugraph/memory.js';
-import { profileFromLimits, webgpuDefaults } from '../../src/ugraph/target.js';
+import { profileFromLimits, type TargetProfile, webgpuDefaults, withSubgroups } from '../../src/ugraph/target.js';
 import { targetProblems } from '../../src/ugraph/target-check.js';
 import { rmsnormLinear, tiledMatmul } from './graphs.js';
 
@@ -104,6 +104,10 @@ describe('block-graph construction errors', () => {
       .toMatch(/node 0 \(custom\) > thread: vectorWidth must be 1, 2 or 4, got 3/);
     expect(errorOf(() => g.customKernel({ grid: 1, thread: { registerTile: [2, 2], vectorWidth: 4 } }, (b) => { b.output(b.accumSum(b.input(x))); })).detail)
       .toMatch(/registerTile columns \(2\) must be a multiple of vectorWidth \(4\)/);
+    expect(errorOf(() => g.customKernel({ grid: 1, thread: { invocations: 12, subgroupBroadcast: true } }, (b) => { b.output(b.accumSum(b.input(x))); })).detail)
+      .toBe('subgroupBroadcast needs invocations in multiples of 8, got 12');
+    expect(errorOf(() => g.customKernel({ grid: 1, thread: { subgroupBroadcast: 1 as unknown as true } }, (b) => { b.output(b.accumSum(b.input(x))); })).detail)
+      .toBe('subgroupBroadcast must be true or false, got 1');
   });
 });
 
@@ -167,6 +171,26 @@ describe('target validation', () => {
       'node 0 (custom) > thread: invocations 128 exceeds the workgroup size limit 64 (target adapter)',
     ]);
     expect(targetProblems(tiledMatmul().graph)).toEqual([]);
+  });
+
+  it('subgroup broadcast needs a target with subgroups of at least 8 invocations', () => {
+    const build = (target: TargetProfile) => {
+      const g = new KernelGraphBuilder({ target });
+      const x = g.input('x', [8, 16]);
+      const w = g.input('w', [16, 64]);
+      const thread = { invocations: 8, registerTile: [8, 8] as [number, number], vectorWidth: 4 as const, subgroupBroadcast: true as const };
+      const [y] = g.customKernel({ grid: 1, thread }, (b) => { b.output(b.accumSum(b.matmul(b.input(x), b.input(w)))); });
+      g.output('y', y!);
+      return g.build();
+    };
+    expect(errorOf(() => build(webgpuDefaults)).message)
+      .toBe('node 0 (custom) > thread: subgroupBroadcast needs subgroups of at least 8 invocations; the target has no subgroups (target webgpu-defaults)');
+    expect(errorOf(() => build(withSubgroups(webgpuDefaults, 4))).message)
+      .toBe('node 0 (custom) > thread: subgroupBroadcast needs subgroups of at least 8 invocations; the target has subgroups of at least 4 (target webgpu-defaults+subgroups4)');
+    const graph = build(profileFromLimits({}, ['subgroups'], 'lavapipe', 8));
+    expect(graph.customKernels[0]!.node.thread).toEqual({ invocations: 8, registerTile: [8, 8], vectorWidth: 4, subgroupBroadcast: true });
+    // The flag is left out of the JSON of graphs without it, so their hashes stay as they were.
+    expect(JSON.stringify(tiledMatmul().graph.toJSON())).not.toContain('subgroupBroadcast');
   });
 });
 

@@ -15,6 +15,7 @@
 import { numel, stridesOf } from '../../ir/shape.js';
 import type { ElementType, Variant } from '../../runtime/types.js';
 import { GRID_AXES } from '../../ugraph/grid.js';
+import { SUBGROUP_BROADCAST_LANES } from '../../ugraph/thread-config.js';
 import type { CustomKernelNode } from '../../ugraph/kernel-ops.js';
 import {
   type Binding, kernelHeader, type KernelSource, load, storageType, store, stridedIndex, u32,
@@ -24,7 +25,8 @@ import { Code, forEachElement, WorkgroupArray } from './code.js';
 import {
   declareRegisterAccumulators, emitAccumulatorUpdates, emitRegisterFlush, emitRunningMaxCommits, forEachSlot, hasRunningMax, register,
 } from './emit-accum.js';
-import { type EmitContext, emitOp, matmulTileOutputs } from './emit-ops.js';
+import { matmulTileOutputs } from './emit-matmul.js';
+import { type EmitContext, emitOp } from './emit-ops.js';
 import { declareRowSums, emitRowSumFlush, registerRowSums } from './emit-row-sums.js';
 import { type KernelPlan, planKernel } from './plan.js';
 
@@ -79,13 +81,15 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
   // tiles; a kernel without them keeps a flat f32 array (scalar reads of a vec4 array
   // measured ~10% slower).
   let workgroup = new WorkgroupArray(true);
-  let body = emitKernelBody(node, inputs, variant, plan, aliases, bindings, outputBindings, workgroup);
+  const subgroups = { used: false };
+  let body = emitKernelBody(node, inputs, variant, plan, aliases, bindings, outputBindings, workgroup, subgroups);
   if (!workgroup.vectorUsed) {
     workgroup = new WorkgroupArray(false);
-    body = emitKernelBody(node, inputs, variant, plan, aliases, bindings, outputBindings, workgroup);
+    body = emitKernelBody(node, inputs, variant, plan, aliases, bindings, outputBindings, workgroup, subgroups);
   }
 
   let header = kernelHeader(variant, bindings);
+  if (subgroups.used) header = header.startsWith('enable f16;') ? header.replace('enable f16;', 'enable f16;\nenable subgroups;') : `enable subgroups;\n\n${header}`;
   for (const { input, width } of aliases) {
     const type = storageType(variant, inputs[input]!.dtype);
     const view = aliasView('', width, type);
@@ -96,17 +100,23 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
 ${workgroup.declaration(plan.workgroupElements)}
 
 @compute @workgroup_size(${thread.invocations})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32${subgroups.used ? ', @builtin(subgroup_invocation_id) sgid: u32' : ''}) {
 ${body}
 }
 `;
-  return { wgsl, bindings: bindings.map((b) => b.access), workgroups: [...block.grid] as [number, number, number] };
+  return {
+    wgsl,
+    bindings: bindings.map((b) => b.access),
+    workgroups: [...block.grid] as [number, number, number],
+    // Subgroup broadcast reads lanes 0..SUBGROUP_BROADCAST_LANES-1 of every subgroup.
+    ...(subgroups.used ? { requires: { features: ['subgroups'], subgroupMinSize: SUBGROUP_BROADCAST_LANES } } : {}),
+  };
 }
 
 /** The statements of the kernel's main function (see the file comment), with `workgroup` as its workgroup memory. */
 function emitKernelBody(
   node: CustomKernelNode, inputs: readonly StorageTensor[], variant: Variant, plan: KernelPlan, aliases: readonly { input: number; width: number }[],
-  bindings: readonly Binding[], outputBindings: readonly Binding[], workgroup: WorkgroupArray,
+  bindings: readonly Binding[], outputBindings: readonly Binding[], workgroup: WorkgroupArray, subgroups: { used: boolean },
 ): string {
   const { block } = node;
   const code = new Code();
@@ -123,7 +133,7 @@ function emitKernelBody(
     const vector = alias && aliasView(`in${k}v`, alias.width, storageType(variant, inputs[k]!.dtype));
     return { binding: bindings[k]!, base: spec.fmap === null ? `base${k}` : `tile${k}`, strides, ...(vector ? { vector } : {}) };
   });
-  const ctx: EmitContext = { plan, access: tensorAccess(plan, variant, iterators, workgroup), code, workgroup };
+  const ctx: EmitContext = { plan, access: tensorAccess(plan, variant, iterators, workgroup), code, workgroup, subgroups };
   declareRegisterAccumulators(ctx);
   declareRowSums(ctx);
 

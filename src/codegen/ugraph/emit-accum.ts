@@ -13,7 +13,8 @@ import type { AccumSpec } from '../../ugraph/block-ops.js';
 import { u32 } from '../wgsl/common.js';
 import { coordinates, type Index } from './access.js';
 import { forEachElement } from './code.js';
-import { component, emitMatmulTiles, emitRowReduction, type EmitContext, matmulTileCount, matmulTileOutputs } from './emit-ops.js';
+import { component, emitMatmulTiles, matmulTileCount, matmulTileOutputs } from './emit-matmul.js';
+import { emitRowReduction, type EmitContext } from './emit-ops.js';
 import { emitRowSumUpdates, registerRowSums } from './emit-row-sums.js';
 import { matmulVectorWidth, registerTile } from './plan.js';
 
@@ -50,7 +51,7 @@ export function declareRegisterAccumulators(ctx: EmitContext): void {
 }
 
 /** Opens each register slot's scope (defining `t`) in turn. */
-export function forEachSlot(ctx: EmitContext, matmul: number, body: (slot: number) => void): void {
+export function forEachSlot(ctx: EmitContext, matmul: number, body: (slot: number, uniform: boolean) => void): void {
   const { code, plan } = ctx;
   const tiles = matmulTileCount(plan, matmul);
   for (let s = 0; s < slots(ctx, matmul); s++) {
@@ -58,8 +59,8 @@ export function forEachSlot(ctx: EmitContext, matmul: number, body: (slot: numbe
     const guard = (s + 1) * plan.thread.invocations <= tiles ? '' : `if (t < ${u32(tiles)}) `;
     code.block('', () => {
       code.line(`let t = ${t};`);
-      if (guard === '') body(s);
-      else code.block(guard.trim(), () => body(s));
+      if (guard === '') body(s, true);
+      else code.block(guard.trim(), () => body(s, false));
     });
   }
 }
@@ -93,8 +94,8 @@ export function emitAccumulatorUpdates(ctx: EmitContext): void {
     code.comment(`t${id} = accum ${op.kind}(t${x})${op.rescaleBy === undefined ? '' : ` rescaled by t${op.rescaleBy}`}`);
     const matmul = plan.fusedMatmul.get(id);
     if (matmul !== undefined) {
-      forEachSlot(ctx, matmul, (s) => {
-        emitMatmulTiles(ctx, matmul, (body) => body(), ({ outputs, vectors, width }) => {
+      forEachSlot(ctx, matmul, (s, uniform) => {
+        emitMatmulTiles(ctx, matmul, { open: (body) => body(), uniform }, ({ outputs, vectors, width }) => {
           if (op.rescaleBy === undefined) {
             vectors.forEach((row, r) => row.forEach((value, g) => code.line(`${registerVector(id, s, r, g)} += ${value};`)));
             return;

@@ -8,7 +8,7 @@
 import { broadcastStrides as broadcastStridesOf } from '../../ir/indexing.js';
 import { stridesOf } from '../../ir/shape.js';
 import { storageType } from '../../runtime/loader.js';
-import type { ElementType, Variant } from '../../runtime/types.js';
+import type { DeviceRequirements, ElementType, Variant } from '../../runtime/types.js';
 
 export { storageType };
 
@@ -23,6 +23,8 @@ export interface KernelSource {
   /** Access of each binding of @group(0), in binding order. */
   readonly bindings: readonly Access[];
   readonly workgroups: readonly [number, number, number];
+  /** What the kernel needs of the device beyond its variant (e.g. subgroups); absent when nothing. */
+  readonly requires?: DeviceRequirements;
 }
 
 /** One storage binding of a kernel: a name in the WGSL and the dtype the program declares. */
