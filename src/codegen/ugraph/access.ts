@@ -33,11 +33,20 @@ export interface TensorAccess {
   /** A vec4<u32> holding 8 f16 of `id` from `coords` along the last dim, when it has a packed f16 alias; else undefined. */
   packedHalves(id: number, shape: Shape, coords: readonly string[]): string | undefined;
   /**
-   * The vec4<f32> reference (read or written) to workgroup tensor `id` at `coords` and the next 3 elements along the
-   * last dim, when its slot allows one load for any coords whose last is a multiple of 4
-   * (aligned base, contiguous last dim, other strides multiples of 4); else undefined.
+   * The vec4<f32> reference (read or written) to workgroup tensor `id` at `index` and the next 3 elements along the
+   * last dim, when its slot allows one load for any index whose last coordinate is a multiple of 4
+   * (aligned base, contiguous last dim, other strides multiples of 4); else undefined. `ifHeld`: see
+   * WorkgroupArray.vectorIfHeld.
    */
-  workgroupVector(id: number, shape: Shape, coords: readonly string[]): string | undefined;
+  workgroupVector(id: number, shape: Shape, index: Index, ifHeld?: boolean): string | undefined;
+  /**
+   * The vec4<f32> value of `id` broadcast to `shape` at `index` (last coordinate a multiple of 4) and the
+   * next 3 elements along the last dim, for vectorized elementwise ops: workgroup slots only
+   * when the array already holds vectors, storage tiles by `vector`, scalars splatted where
+   * `id` is broadcast along the last dim, inline results from their operands; undefined
+   * where some operand cannot be read so (registers, or an op not written for vectors).
+   */
+  vectorValue(id: number, shape: Shape, index: Index): string | undefined;
 }
 
 /** Per iterator: its storage binding and the name of the u32 `let` holding its tile's first element. */
@@ -105,15 +114,40 @@ export function tensorAccess(
     return `vec${width}<f32>(${parts.join(', ')})`;
   };
   const packedHalves = (id: number, shape: Shape, coords: readonly string[]) => aliasElement(id, shape, coords, 8, true);
-  const workgroupVector = (id: number, shape: Shape, coords: readonly string[]): string | undefined => {
+  const workgroupVector = (id: number, shape: Shape, index: Index, ifHeld = false): string | undefined => {
     const storage = plan.storage[id]!;
     if (storage.kind !== 'workgroup') return undefined;
     const strides = broadcastStrides(shape, shapeOf(id), storage.strides);
     const aligned = storage.base % 4 === 0 && strides.at(-1) === 1 && strides.slice(0, -1).every((s) => s % 4 === 0);
-    return aligned ? workgroup.vector(offset(storage.base, shape, strides, { coords })) : undefined;
+    if (!aligned) return undefined;
+    const at = offset(storage.base, shape, strides, index);
+    return ifHeld ? workgroup.vectorIfHeld(at) : workgroup.vector(at);
   };
-  return { value, slot, vector, packedHalves, workgroupVector };
+  const vectorValue = (id: number, shape: Shape, index: Index): string | undefined => {
+    const storage = plan.storage[id]!;
+    const own = shapeOf(id);
+    const broadcastLast = own.length === 0 || own.at(-1) === 1;
+    const op = block.tensors[id]!.op;
+    if (storage.kind === 'inline' || op?.op === 'constant') {
+      if (op?.op === 'unary' && !VECTOR_UNARY.has(op.fn)) return undefined;
+      const operands = op!.inputs.map((x) => vectorValue(x, shape, index));
+      if (operands.some((x) => x === undefined)) return undefined;
+      return op!.op === 'constant' ? `vec4<f32>(${opExpression(op!, () => '', id)})` : opExpression(op!, (x) => operands[op!.inputs.indexOf(x)]!, id);
+    }
+    if (broadcastLast && (storage.kind === 'workgroup' || storage.kind === 'direct')) return `vec4<f32>(${value(id, shape, index)})`;
+    if (storage.kind === 'workgroup') return workgroupVector(id, shape, index, true);
+    if (storage.kind === 'direct') {
+      const coords = 'coords' in index ? index.coords : coordinates(shape, index.flat);
+      if ('coords' in index || aliasElement(id, shape, coords, 4, false) !== undefined) return vector(id, shape, coords, 4);
+      return `vec4<f32>(${[0, 1, 2, 3].map((c) => value(id, shape, { flat: c === 0 ? index.flat : `${index.flat} + ${u32(c)}` })).join(', ')})`;
+    }
+    return undefined;
+  };
+  return { value, slot, vector, packedHalves, workgroupVector, vectorValue };
 }
+
+/** Unary ops whose WGSL (wgsl/elementwise.ts) is written for vectors as well (no scalar literal arguments). */
+export const VECTOR_UNARY: ReadonlySet<string> = new Set(['exp', 'square', 'sqrt', 'rsqrt', 'silu']);
 
 /** The f32 expression of elementwise (or constant) op `op` of tensor `id`, given its operands' expressions. */
 export function opExpression(op: BlockOpSpec, operand: (id: number) => string, id: number): string {

@@ -76,8 +76,17 @@ export class WorkgroupArray {
 
   /** The vec4<f32> reference to elements index.. index + 3 (`index` a multiple of 4), if the array holds vectors. */
   vector(index: string): string | undefined {
+    const reference = this.vectorIfHeld(index);
+    if (reference !== undefined) this.vectorUsed = true;
+    return reference;
+  }
+
+  /**
+   * Like `vector`, for accesses that only pay off once the array holds vectors anyway
+   * (elementwise ops): they do not make custom-kernel.ts keep the vec4 array.
+   */
+  vectorIfHeld(index: string): string | undefined {
     if (!this.vectors) return undefined;
-    this.vectorUsed = true;
     const i = constantIndex(index);
     return i === undefined ? `wg[(${index}) / 4u]` : `wg[${u32(i / 4)}]`;
   }

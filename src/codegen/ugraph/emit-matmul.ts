@@ -120,10 +120,10 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, scope: TileScope, 
       // A rows read 4 K steps per load from workgroup memory when aligned and the body spans
       // them. Not forced: unrolling further spilled registers of wide tiles (gated_mlp ~1.2x
       // slower), and reading half a vec4 per 2 steps (picked by K's parity) was slower still.
-      const vectorA = unroll % 4 === 0 && segment.a.offset % 4 === 0 && access.workgroupVector(segment.a.id, aShape, aCoords(0)) !== undefined;
+      const vectorA = unroll % 4 === 0 && segment.a.offset % 4 === 0 && access.workgroupVector(segment.a.id, aShape, { coords: aCoords(0) }) !== undefined;
       code.block(`for (var k0 = 0u; k0 < ${u32(length)}; k0 += ${u32(unroll)})`, () => {
         for (let q = 0; vectorA && q < unroll / 4; q++) {
-          for (let i = 0; i < rows; i++) code.line(`let av${i}_${q} = ${access.workgroupVector(segment.a.id, aShape, aCoords(i, q === 0 ? 'k0' : `k0 + ${u32(4 * q)}`))};`);
+          for (let i = 0; i < rows; i++) code.line(`let av${i}_${q} = ${access.workgroupVector(segment.a.id, aShape, { coords: aCoords(i, q === 0 ? 'k0' : `k0 + ${u32(4 * q)}`) })};`);
         }
         for (let u = 0; u < unroll; u++) {
           code.block('', () => {

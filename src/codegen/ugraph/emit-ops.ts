@@ -9,7 +9,7 @@
 import { numel, type Shape } from '../../ir/shape.js';
 import type { BlockOpSpec } from '../../ugraph/block-ops.js';
 import { u32 } from '../wgsl/common.js';
-import { coordinates, offset, opExpression, type TensorAccess } from './access.js';
+import { coordinates, offset, opExpression, type TensorAccess, VECTOR_UNARY } from './access.js';
 import { Code, forEachElement, type WorkgroupArray } from './code.js';
 import { emitMatmulTiles, matmulTileCount } from './emit-matmul.js';
 import type { KernelPlan } from './plan.js';
@@ -44,6 +44,7 @@ export function emitOp(ctx: EmitContext, id: number): void {
     case 'binary':
     case 'scale':
     case 'constant':
+      if (emitVectorElementwise(ctx, id)) return;
       forEachElement(code, numel(shape), plan.thread.invocations, (e) => {
         const index = { flat: e };
         code.line(`${access.slot(id, shape, index)} = ${opExpression(op, (x) => access.value(x, shape, index), id)};`);
@@ -69,7 +70,7 @@ export function emitOp(ctx: EmitContext, id: number): void {
       emitMatmulTiles(ctx, id, tileScope(ctx, matmulTileCount(plan, id)), ({ outputs, vectors, width }) => {
         // Register row vectors of 4 are stored whole when the slot is vec4-aligned (then every one is).
         const cols = outputs.length / vectors.length;
-        const vectorSlot = (i: number, g: number) => (width === 4 ? access.workgroupVector(id, shape, outputs[i * cols + g * width]!.coords) : undefined);
+        const vectorSlot = (i: number, g: number) => (width === 4 ? access.workgroupVector(id, shape, { coords: outputs[i * cols + g * width]!.coords }) : undefined);
         if (vectorSlot(0, 0) !== undefined) {
           vectors.forEach((row, i) => row.forEach((vector, g) => code.line(`${vectorSlot(i, g)!} = ${vector};`)));
           return;
@@ -80,6 +81,30 @@ export function emitOp(ctx: EmitContext, id: number): void {
     case 'accum':
       throw new Error(`internal: accumulator t${id} is emitted by emit-accum.ts`);
   }
+}
+
+/**
+ * An elementwise op four elements at a time, when the workgroup array holds vectors anyway,
+ * its slot takes vec4 stores and every operand reads as vec4 (access.vectorValue): a
+ * quarter of the per-element work, whose loads and stores lavapipe runs lane by lane.
+ * False (nothing emitted) otherwise.
+ */
+function emitVectorElementwise(ctx: EmitContext, id: number): boolean {
+  const { plan, access, code } = ctx;
+  const shape = plan.block.tensors[id]!.shape;
+  const op = plan.block.tensors[id]!.op!;
+  if (op.op === 'constant' || (op.op === 'unary' && !VECTOR_UNARY.has(op.fn)) || shape.length === 0 || shape.at(-1)! % 4 !== 0) return false;
+  // Element 4e of the row-major iteration (flat offsets simplify where the slot is contiguous).
+  const at = (e: string) => ({ flat: `${e} * 4u` });
+  const probe = at('e');
+  const operands = op.inputs.map((x) => access.vectorValue(x, shape, probe));
+  if (access.workgroupVector(id, shape, probe, true) === undefined || operands.some((x) => x === undefined)) return false;
+  forEachElement(code, numel(shape) / 4, plan.thread.invocations, (e) => {
+    const index = at(e);
+    const value = opExpression(op, (x) => access.vectorValue(x, shape, index)!, id);
+    code.line(`${access.workgroupVector(id, shape, index, true)!} = ${value};`);
+  });
+  return true;
 }
 
 /** Tile t = lid when there is one tile per invocation, else a loop striding over the tiles. */
