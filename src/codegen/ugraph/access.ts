@@ -42,7 +42,7 @@ export interface TensorAccess {
   /**
    * The vec4<f32> value of `id` broadcast to `shape` at `index` (last coordinate a multiple of 4) and the
    * next 3 elements along the last dim, for vectorized elementwise ops: workgroup slots only
-   * when the array already holds vectors, storage tiles by `vector`, scalars splatted where
+   * when the array already holds vectors, storage tiles through a vec4 alias, scalars splatted where
    * `id` is broadcast along the last dim, inline results from their operands; undefined
    * where some operand cannot be read so (registers, or an op not written for vectors).
    */
@@ -137,9 +137,9 @@ export function tensorAccess(
     if (broadcastLast && (storage.kind === 'workgroup' || storage.kind === 'direct')) return `vec4<f32>(${value(id, shape, index)})`;
     if (storage.kind === 'workgroup') return workgroupVector(id, shape, index, true);
     if (storage.kind === 'direct') {
-      const coords = 'coords' in index ? index.coords : coordinates(shape, index.flat);
-      if ('coords' in index || aliasElement(id, shape, coords, 4, false) !== undefined) return vector(id, shape, coords, 4);
-      return `vec4<f32>(${[0, 1, 2, 3].map((c) => value(id, shape, { flat: c === 0 ? index.flat : `${index.flat} + ${u32(c)}` })).join(', ')})`;
+      // Only through a vec4 alias: four scalar loads save nothing.
+      const element = aliasElement(id, shape, 'coords' in index ? index.coords : coordinates(shape, index.flat), 4, false);
+      return element === undefined ? undefined : `vec4<f32>(${element})`;
     }
     return undefined;
   };

@@ -128,17 +128,24 @@ export function emitAccumulatorUpdates(ctx: EmitContext): void {
     } else {
       const xShape = plan.block.tensors[x]!.shape;
       const last = xShape.length - 1;
+      const coordsOf = (row: string, r: string) => coordinates(shape, row).map((c, d) => (d === last ? r : c));
+      // A weight per row (one running max per row) multiplies the row's sum once, not each term.
+      const perRow = op.rescaleBy === undefined || plan.block.tensors[op.rescaleBy]!.shape.at(-1) === 1;
       emitRowReduction(ctx, {
         rows: numel(shape),
         length: xShape[last]!,
         fn: 'sum',
         element: (row, r) => {
-          const coords = coordinates(shape, row).map((c, d) => (d === last ? r : c));
-          const weights = rescale(ctx, op, xShape, { coords });
+          const coords = coordsOf(row, r);
+          const weights = perRow ? undefined : rescale(ctx, op, xShape, { coords });
           const term = access.value(x, xShape, { coords });
           return weights ? `${term} * ${weights.term}` : term;
         },
-        finish: (row, result) => code.line(update(access.slot(id, shape, { flat: row }), result, rescale(ctx, op, shape, { flat: row })?.carry)),
+        ...(perRow ? { vector: (row: string, r: string) => access.vectorValue(x, xShape, { coords: coordsOf(row, r) }) } : {}),
+        finish: (row, result) => {
+          const weights = rescale(ctx, op, shape, { flat: row });
+          code.line(update(access.slot(id, shape, { flat: row }), weights && perRow ? `(${result}) * ${weights.term}` : result, weights?.carry));
+        },
       });
     }
   });

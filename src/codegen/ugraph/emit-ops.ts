@@ -59,6 +59,7 @@ export function emitOp(ctx: EmitContext, id: number): void {
         length: xShape[op.dim]!,
         fn: op.fn,
         element: (row, r) => access.value(x, xShape, { coords: withCoord(coordinates(kept, row), op.dim, r) }),
+        ...(op.dim === xShape.length - 1 ? { vector: (row, r) => access.vectorValue(x, xShape, { coords: withCoord(coordinates(kept, row), op.dim, r) }) } : {}),
         finish: (row, result) => code.line(`${access.slot(id, shape, { flat: row })} = ${result};`),
       });
       return;
@@ -150,6 +151,8 @@ export interface RowReduction {
   readonly fn: 'sum' | 'max';
   /** The f32 value of element `r` of row `row` (both u32 expressions). */
   readonly element: (row: string, r: string) => string;
+  /** The vec4<f32> of elements r..r + 3 of row `row` (r a multiple of 4), where they read as one vector. */
+  readonly vector?: (row: string, r: string) => string | undefined;
   /** Emits what to do with a row's result (an f32 expression). */
   readonly finish: (row: string, result: string) => void;
 }
@@ -167,8 +170,16 @@ export function emitRowReduction(ctx: EmitContext, r: RowReduction): void {
   const scratch = plan.scratchBase;
   if (scratch === undefined || lanes < 2) {
     forEachElement(code, r.rows, invocations, (row) => {
-      code.line(`var acc = ${r.element(row, '0u')};`);
-      code.block(`for (var r = 1u; r < ${u32(r.length)}; r++)`, () => code.line(`acc = ${combine('acc', r.element(row, 'r'))};`));
+      // Four elements per step where they read as vectors: a quarter of the loads lavapipe runs lane by lane.
+      const vector = r.length % 4 === 0 ? r.vector?.(row, '0u') : undefined;
+      if (vector !== undefined) {
+        code.line(`var acc4 = ${vector};`);
+        code.block(`for (var r = 4u; r < ${u32(r.length)}; r += 4u)`, () => code.line(`acc4 = ${combine('acc4', r.vector!(row, 'r')!)};`));
+        code.line(`let acc = ${combine(combine('acc4.x', 'acc4.y'), combine('acc4.z', 'acc4.w'))};`);
+      } else {
+        code.line(`var acc = ${r.element(row, '0u')};`);
+        code.block(`for (var r = 1u; r < ${u32(r.length)}; r++)`, () => code.line(`acc = ${combine('acc', r.element(row, 'r'))};`));
+      }
       r.finish(row, 'acc');
     });
     return;
