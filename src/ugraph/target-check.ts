@@ -47,9 +47,12 @@ export function targetProblems(graph: KernelGraph, target: TargetProfile = webgp
     const { invocations } = node.thread;
     const maxInvocations = Math.min(target.maxInvocationsPerWorkgroup, target.maxWorkgroupSizeX);
     if (invocations > maxInvocations) report(`${where} > thread`, `invocations ${invocations} exceeds the workgroup size limit ${maxInvocations}`);
+    const has = target.features.includes('subgroups') ? `subgroups of at least ${target.subgroupMinSize ?? 'unknown'}` : 'no subgroups';
     if (node.thread.subgroupBroadcast && (target.subgroupMinSize ?? 0) < SUBGROUP_BROADCAST_LANES) {
-      const has = target.features.includes('subgroups') ? `subgroups of at least ${target.subgroupMinSize ?? 'unknown'}` : 'no subgroups';
       report(`${where} > thread`, `subgroupBroadcast needs subgroups of at least ${SUBGROUP_BROADCAST_LANES} invocations; the target has ${has}`);
+    }
+    if (node.thread.kLanes !== undefined && (target.subgroupMinSize ?? 0) < node.thread.kLanes) {
+      report(`${where} > thread`, `kLanes ${node.thread.kLanes} needs subgroups of at least ${node.thread.kLanes} invocations; the target has ${has}`);
     }
   });
   return problems;

@@ -24,6 +24,14 @@ export interface ThreadConfig {
    * lavapipe do).
    */
   readonly subgroupBroadcast?: true;
+  /**
+   * Invocations that share each register tile of a matmul accumulated in registers, each
+   * taking every kLanes-th K step (consecutive subgroup lanes; their partial tiles are
+   * summed by subgroupShuffleXor after the loop). Reads of the streamed operand then spread
+   * over kLanes rows at once. Present only when above 1: a power of two up to
+   * SUBGROUP_BROADCAST_LANES dividing invocations; needs subgroups at least that wide.
+   */
+  readonly kLanes?: number;
 }
 
 /** K steps per subgroup-broadcast load: lanes 0..7 of every subgroup each read one. */
@@ -40,7 +48,7 @@ const VECTOR_WIDTHS: readonly unknown[] = [1, 2, 4];
 
 /** Checks a thread config; missing fields take the defaults. */
 export function parseThreadConfig(raw: unknown, where: string): ThreadConfig {
-  const r = expectRecord(raw ?? {}, where, ['invocations', 'registerTile', 'vectorWidth', 'subgroupBroadcast']);
+  const r = expectRecord(raw ?? {}, where, ['invocations', 'registerTile', 'vectorWidth', 'subgroupBroadcast', 'kLanes']);
   const d = DEFAULT_THREAD_CONFIG;
   const invocations = expectInteger(r.invocations ?? d.invocations, where, 'invocations', 1);
   const tile = r.registerTile ?? d.registerTile;
@@ -56,11 +64,22 @@ export function parseThreadConfig(raw: unknown, where: string): ThreadConfig {
   if (broadcast && invocations % SUBGROUP_BROADCAST_LANES !== 0) {
     fail(where, `subgroupBroadcast needs invocations in multiples of ${SUBGROUP_BROADCAST_LANES}, got ${invocations}`);
   }
+  const kLanes = expectInteger(r.kLanes ?? 1, where, 'kLanes', 1, SUBGROUP_BROADCAST_LANES);
+  if ((kLanes & (kLanes - 1)) !== 0 || invocations % kLanes !== 0) {
+    fail(where, `kLanes must be a power of two dividing invocations (${invocations}), got ${kLanes}`);
+  }
   const registerTile = Object.freeze([rows, columns] as const);
-  return Object.freeze(broadcast ? { invocations, registerTile, vectorWidth, subgroupBroadcast: true as const } : { invocations, registerTile, vectorWidth });
+  return Object.freeze({
+    invocations,
+    registerTile,
+    vectorWidth,
+    ...(broadcast ? { subgroupBroadcast: true as const } : {}),
+    ...(kLanes > 1 ? { kLanes } : {}),
+  });
 }
 
 export function formatThreadConfig(config: ThreadConfig): string {
   const broadcast = config.subgroupBroadcast ? ' subgroupBroadcast' : '';
-  return `invocations=${config.invocations} registerTile=${config.registerTile.join('x')} vectorWidth=${config.vectorWidth}${broadcast}`;
+  const kLanes = config.kLanes ? ` kLanes=${config.kLanes}` : '';
+  return `invocations=${config.invocations} registerTile=${config.registerTile.join('x')} vectorWidth=${config.vectorWidth}${broadcast}${kLanes}`;
 }

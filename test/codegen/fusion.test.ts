@@ -4,7 +4,7 @@
  * cheap elementwise results with several readers recomputed inline (residency.ts), row sums
  * of one shape updated in one loop and flushed in one tree (emit-row-sums.ts), and matmul A
  * operands read from workgroup memory 4 K steps per vec4 load or shared by subgroup
- * broadcast (emit-matmul.ts).
+ * broadcast, and K steps split over the lanes of a register tile (emit-matmul.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { compileKernelGraph } from '../../src/codegen/ugraph/index.js';
@@ -74,17 +74,18 @@ describe('elementwise results with several readers, and row sums', () => {
  * Y = X·W, X (8, 32) staged per K tile of 16 and re-read by every column tile of W (32, n);
  * register tiles of `rows` x `registerColumns`, optionally sharing A by subgroup broadcast.
  */
-function stagedMatmul(name: string, registerColumns: number, options: { n?: number; rows?: number; broadcast?: boolean } = {}) {
-  const { n = 16, rows = 8, broadcast = false } = options;
+function stagedMatmul(name: string, registerColumns: number, options: { n?: number; rows?: number; broadcast?: boolean; kLanes?: number } = {}) {
+  const { n = 16, rows = 8, broadcast = false, kLanes = 1 } = options;
   const program = buildProgram(name, (g) => ({ y: g.matmul(g.input('x', [8, 32]), g.input('w', [32, n])) }));
   const g = new KernelGraphBuilder({ target: withSubgroups(webgpuDefaults, 8) });
   const x = g.input('x', [8, 32]);
   const w = g.input('w', [32, n]);
   const thread = {
-    invocations: (8 / rows) * (n / registerColumns),
+    invocations: kLanes * (8 / rows) * (n / registerColumns),
     registerTile: [rows, registerColumns] as [number, number],
     vectorWidth: 4 as const,
     ...(broadcast ? { subgroupBroadcast: true as const } : {}),
+    ...(kLanes > 1 ? { kLanes } : {}),
   };
   const [y] = g.customKernel({ grid: 1, forloopRange: 2, thread }, (b) => {
     b.output(b.accumSum(b.matmul(b.input(x, { fmap: 1 }), b.input(w, { fmap: 0 }))));
@@ -133,5 +134,21 @@ describe('matmul A operands shared by subgroup broadcast', () => {
     expect(wgsl).not.toContain('subgroup');
     expect(compiled.requires).toBeUndefined();
     await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 16 });
+  });
+});
+
+describe('K steps split over the lanes sharing a register tile (kLanes)', () => {
+  it('each lane takes every 8th K step; a shuffle butterfly sums the tiles; one lane per tile saves it', async () => {
+    // 8 x 8 register tiles, 2 tiles over W's 16 columns, 8 lanes each: 16 invocations.
+    const { program, graph, compiled, wgsl } = stagedMatmul('k_lanes', 8, { kLanes: 8 });
+    expect(wgsl).toMatch(/^enable subgroups;/);
+    expect(wgsl).not.toContain('sgid');
+    expect(wgsl).toContain('let t = lid / 8u;');
+    expect(count(wgsl, 'for (var k0 = lid % 8u; k0 < 16u; k0 += 8u)')).toBe(1);
+    // 8 rows x 2 vec4 per tile, 3 butterfly steps each.
+    expect(count(wgsl, 'subgroupShuffleXor(')).toBe(8 * 2 * 3);
+    expect(wgsl).toContain('if (lid % 8u == 0u)');
+    expect(compiled.requires).toEqual({ features: ['subgroups'], subgroupMinSize: 8 });
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 17 });
   });
 });

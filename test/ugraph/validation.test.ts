@@ -108,6 +108,10 @@ describe('block-graph construction errors', () => {
       .toBe('subgroupBroadcast needs invocations in multiples of 8, got 12');
     expect(errorOf(() => g.customKernel({ grid: 1, thread: { subgroupBroadcast: 1 as unknown as true } }, (b) => { b.output(b.accumSum(b.input(x))); })).detail)
       .toBe('subgroupBroadcast must be true or false, got 1');
+    expect(errorOf(() => g.customKernel({ grid: 1, thread: { invocations: 12, kLanes: 8 } }, (b) => { b.output(b.accumSum(b.input(x))); })).detail)
+      .toBe('kLanes must be a power of two dividing invocations (12), got 8');
+    expect(errorOf(() => g.customKernel({ grid: 1, thread: { kLanes: 16 } }, (b) => { b.output(b.accumSum(b.input(x))); })).detail)
+      .toMatch(/kLanes/);
   });
 });
 
@@ -187,6 +191,11 @@ describe('target validation', () => {
       .toBe('node 0 (custom) > thread: subgroupBroadcast needs subgroups of at least 8 invocations; the target has no subgroups (target webgpu-defaults)');
     expect(errorOf(() => build(withSubgroups(webgpuDefaults, 4))).message)
       .toBe('node 0 (custom) > thread: subgroupBroadcast needs subgroups of at least 8 invocations; the target has subgroups of at least 4 (target webgpu-defaults+subgroups4)');
+    const kLanes = new KernelGraphBuilder();
+    const x = kLanes.input('x', [4, 8]);
+    kLanes.output('y', kLanes.customKernel({ grid: 1, thread: { invocations: 8, kLanes: 4 } }, (b) => { b.output(b.accumSum(b.input(x))); })[0]!);
+    expect(errorOf(() => kLanes.build()).message)
+      .toBe('node 0 (custom) > thread: kLanes 4 needs subgroups of at least 4 invocations; the target has no subgroups (target webgpu-defaults)');
     const graph = build(profileFromLimits({}, ['subgroups'], 'lavapipe', 8));
     expect(graph.customKernels[0]!.node.thread).toEqual({ invocations: 8, registerTile: [8, 8], vectorWidth: 4, subgroupBroadcast: true });
     // The flag is left out of the JSON of graphs without it, so their hashes stay as they were.

@@ -15,7 +15,6 @@
 import { numel, stridesOf } from '../../ir/shape.js';
 import type { ElementType, Variant } from '../../runtime/types.js';
 import { GRID_AXES } from '../../ugraph/grid.js';
-import { SUBGROUP_BROADCAST_LANES } from '../../ugraph/thread-config.js';
 import type { CustomKernelNode } from '../../ugraph/kernel-ops.js';
 import {
   type Binding, kernelHeader, type KernelSource, load, storageType, store, stridedIndex, u32,
@@ -23,7 +22,8 @@ import {
 import { type IteratorSource, offset, tensorAccess } from './access.js';
 import { Code, forEachElement, WorkgroupArray } from './code.js';
 import {
-  declareRegisterAccumulators, emitAccumulatorUpdates, emitRegisterFlush, emitRunningMaxCommits, forEachSlot, hasRunningMax, register,
+  declareRegisterAccumulators, emitAccumulatorUpdates, emitKLaneReduction, emitRegisterFlush, emitRunningMaxCommits, forEachSlot, hasRunningMax,
+  register,
 } from './emit-accum.js';
 import { matmulTileOutputs } from './emit-matmul.js';
 import { type EmitContext, emitOp } from './emit-ops.js';
@@ -81,7 +81,7 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
   // tiles; a kernel without them keeps a flat f32 array (scalar reads of a vec4 array
   // measured ~10% slower).
   let workgroup = new WorkgroupArray(true);
-  const subgroups = { used: false };
+  const subgroups = { minSize: 0, laneId: false };
   let body = emitKernelBody(node, inputs, variant, plan, aliases, bindings, outputBindings, workgroup, subgroups);
   if (!workgroup.vectorUsed) {
     workgroup = new WorkgroupArray(false);
@@ -89,7 +89,7 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
   }
 
   let header = kernelHeader(variant, bindings);
-  if (subgroups.used) header = header.startsWith('enable f16;') ? header.replace('enable f16;', 'enable f16;\nenable subgroups;') : `enable subgroups;\n\n${header}`;
+  if (subgroups.minSize > 0) header = header.startsWith('enable f16;') ? header.replace('enable f16;', 'enable f16;\nenable subgroups;') : `enable subgroups;\n\n${header}`;
   for (const { input, width } of aliases) {
     const type = storageType(variant, inputs[input]!.dtype);
     const view = aliasView('', width, type);
@@ -100,7 +100,7 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
 ${workgroup.declaration(plan.workgroupElements)}
 
 @compute @workgroup_size(${thread.invocations})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32${subgroups.used ? ', @builtin(subgroup_invocation_id) sgid: u32' : ''}) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32${subgroups.laneId ? ', @builtin(subgroup_invocation_id) sgid: u32' : ''}) {
 ${body}
 }
 `;
@@ -108,15 +108,15 @@ ${body}
     wgsl,
     bindings: bindings.map((b) => b.access),
     workgroups: [...block.grid] as [number, number, number],
-    // Subgroup broadcast reads lanes 0..SUBGROUP_BROADCAST_LANES-1 of every subgroup.
-    ...(subgroups.used ? { requires: { features: ['subgroups'], subgroupMinSize: SUBGROUP_BROADCAST_LANES } } : {}),
+    // Subgroup broadcast reads lanes 0..7 of every subgroup; kLanes clusters must not straddle subgroups.
+    ...(subgroups.minSize > 0 ? { requires: { features: ['subgroups'], subgroupMinSize: subgroups.minSize } } : {}),
   };
 }
 
 /** The statements of the kernel's main function (see the file comment), with `workgroup` as its workgroup memory. */
 function emitKernelBody(
   node: CustomKernelNode, inputs: readonly StorageTensor[], variant: Variant, plan: KernelPlan, aliases: readonly { input: number; width: number }[],
-  bindings: readonly Binding[], outputBindings: readonly Binding[], workgroup: WorkgroupArray, subgroups: { used: boolean },
+  bindings: readonly Binding[], outputBindings: readonly Binding[], workgroup: WorkgroupArray, subgroups: EmitContext['subgroups'],
 ): string {
   const { block } = node;
   const code = new Code();
@@ -171,6 +171,7 @@ function emitKernelBody(
     }
   });
   if (!loopWrites) code.barrier();
+  emitKLaneReduction(ctx);
 
   if ([...plan.fusedMatmul.keys()].some((acc) => plan.storage[acc]!.kind !== 'registers')) {
     emitRegisterFlush(ctx);
@@ -249,7 +250,7 @@ function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Vari
           const at = offset(0, shape, tileStrides, { coords });
           code.line(store(variant, outputs[k]!, at === '0u' ? 'base' : `base + ${at}`, value));
         }
-      });
+      }, true);
     });
   });
 }

@@ -13,14 +13,14 @@ import type { AccumSpec } from '../../ugraph/block-ops.js';
 import { u32 } from '../wgsl/common.js';
 import { coordinates, type Index } from './access.js';
 import { forEachElement } from './code.js';
-import { component, emitMatmulTiles, matmulTileCount, matmulTileOutputs } from './emit-matmul.js';
+import { component, emitMatmulTiles, kLanesOf, matmulTileCount, matmulTileOutputs } from './emit-matmul.js';
 import { emitRowReduction, type EmitContext } from './emit-ops.js';
 import { emitRowSumUpdates, registerRowSums } from './emit-row-sums.js';
 import { matmulVectorWidth, registerTile } from './plan.js';
 
-/** Register slots of a fused matmul: tile t = lid + slot·invocations. */
+/** Register slots of a fused matmul: tile t = lid / kLanes + slot·(invocations / kLanes). */
 function slots(ctx: EmitContext, matmul: number): number {
-  return Math.ceil(matmulTileCount(ctx.plan, matmul) / ctx.plan.thread.invocations);
+  return Math.ceil(matmulTileCount(ctx.plan, matmul) / (ctx.plan.thread.invocations / kLanesOf(ctx.plan, matmul)));
 }
 
 /** The register tile of a fused matmul and its vector width (register rows are vectors of that width). */
@@ -50,18 +50,51 @@ export function declareRegisterAccumulators(ctx: EmitContext): void {
   }
 }
 
-/** Opens each register slot's scope (defining `t`) in turn. */
-export function forEachSlot(ctx: EmitContext, matmul: number, body: (slot: number, uniform: boolean) => void): void {
+/**
+ * Opens each register slot's scope (defining `t`) in turn. With `oneWriter`, where kLanes
+ * invocations share each tile (holding the same sums after emitKLaneReduction), only the
+ * first of them runs the body.
+ */
+export function forEachSlot(ctx: EmitContext, matmul: number, body: (slot: number, uniform: boolean) => void, oneWriter = false): void {
   const { code, plan } = ctx;
   const tiles = matmulTileCount(plan, matmul);
+  const kLanes = kLanesOf(plan, matmul);
+  const groups = plan.thread.invocations / kLanes;
+  const group = kLanes === 1 ? 'lid' : `lid / ${u32(kLanes)}`;
   for (let s = 0; s < slots(ctx, matmul); s++) {
-    const t = s === 0 ? 'lid' : `lid + ${u32(s * plan.thread.invocations)}`;
-    const guard = (s + 1) * plan.thread.invocations <= tiles ? '' : `if (t < ${u32(tiles)}) `;
+    const t = s === 0 ? group : `${group} + ${u32(s * groups)}`;
+    const guards = [
+      ...((s + 1) * groups <= tiles ? [] : [`t < ${u32(tiles)}`]),
+      ...(oneWriter && kLanes > 1 ? [`lid % ${u32(kLanes)} == 0u`] : []),
+    ];
     code.block('', () => {
       code.line(`let t = ${t};`);
-      if (guard === '') body(s, true);
-      else code.block(guard.trim(), () => body(s, false));
+      if (guards.length === 0) body(s, true);
+      else code.block(`if (${guards.join(' && ')})`, () => body(s, false));
     });
+  }
+}
+
+/**
+ * After the loop, in uniform control flow: the kLanes invocations sharing a register tile
+ * (thread.kLanes) each hold partial sums over their K steps; a butterfly of
+ * subgroupShuffleXor leaves the total in every one of them.
+ */
+export function emitKLaneReduction(ctx: EmitContext): void {
+  for (const [acc, matmul] of ctx.plan.fusedMatmul) {
+    const kLanes = kLanesOf(ctx.plan, matmul);
+    if (kLanes === 1) continue;
+    ctx.subgroups.minSize = Math.max(ctx.subgroups.minSize, kLanes);
+    const { rows, cols, width } = tileOf(ctx, matmul);
+    ctx.code.comment(`t${acc}: sum the partial tiles of ${kLanes} lanes`);
+    for (let s = 0; s < slots(ctx, matmul); s++) {
+      for (let i = 0; i < rows; i++) {
+        for (let g = 0; g < cols / width; g++) {
+          const v = registerVector(acc, s, i, g);
+          for (let mask = kLanes / 2; mask >= 1; mask /= 2) ctx.code.line(`${v} += subgroupShuffleXor(${v}, ${u32(mask)});`);
+        }
+      }
+    }
   }
 }
 
@@ -95,12 +128,15 @@ export function emitAccumulatorUpdates(ctx: EmitContext): void {
     const matmul = plan.fusedMatmul.get(id);
     if (matmul !== undefined) {
       forEachSlot(ctx, matmul, (s, uniform) => {
-        emitMatmulTiles(ctx, matmul, { open: (body) => body(), uniform }, ({ outputs, vectors, width }) => {
-          if (op.rescaleBy === undefined) {
-            vectors.forEach((row, r) => row.forEach((value, g) => code.line(`${registerVector(id, s, r, g)} += ${value};`)));
-            return;
-          }
-          if (plan.block.tensors[op.rescaleBy]!.shape.at(-1) === 1) {
+        const scope = { open: (body: () => void) => body(), uniform };
+        const rescaleBy = op.rescaleBy;
+        if (rescaleBy === undefined) {
+          // A plain sum: the K loop adds into the accumulator's registers (no second register tile).
+          emitMatmulTiles(ctx, matmul, scope, () => {}, (r, g) => registerVector(id, s, r, g));
+          return;
+        }
+        emitMatmulTiles(ctx, matmul, scope, ({ outputs, vectors, width }) => {
+          if (plan.block.tensors[rescaleBy]!.shape.at(-1) === 1) {
             // One max per row: the row's two weights once, applied to its register vectors.
             const cols = outputs.length / vectors.length;
             const zero = width === 1 ? '0.0' : `vec${width}<f32>()`;
@@ -181,6 +217,6 @@ export function emitRegisterFlush(ctx: EmitContext): void {
     ctx.code.comment(`t${acc}: registers -> workgroup memory`);
     forEachSlot(ctx, matmul, (s) => {
       matmulTileOutputs(ctx, matmul).forEach(({ coords, i, j }) => ctx.code.line(`${ctx.access.slot(acc, shape, { coords })} = ${register(ctx, acc, matmul, s, i, j)};`));
-    });
+    }, true);
   }
 }

@@ -77,9 +77,11 @@ export interface MatmulTile {
  * columns c0.. of one batch; the K loop (unrolled) keeps rows x cols f32 accumulators in
  * registers, as vec4<f32> row vectors when the thread config's vector width allows (B is
  * then read in vectors: one load per row vector). `use` emits what to do with the finished
- * tile.
+ * tile. With `into`, the K loop accumulates straight into those (declared) registers.
  */
-export function emitMatmulTiles(ctx: EmitContext, id: number, scope: TileScope, use: (tile: MatmulTile) => void): void {
+export function emitMatmulTiles(
+  ctx: EmitContext, id: number, scope: TileScope, use: (tile: MatmulTile) => void, into?: (i: number, g: number) => string,
+): void {
   const { plan, access, code } = ctx;
   const op = plan.block.tensors[id]!.op!;
   const [a, b] = op.inputs as [number, number];
@@ -90,18 +92,19 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, scope: TileScope, 
   const { rows, cols } = registerTile(plan.thread, m, n);
   const width = matmulVectorWidth(plan.thread, cols);
   const type = width === 1 ? 'f32' : `vec${width}<f32>`;
-  const name = (i: number, g: number) => `mm${i}_${g}`;
+  const name = into ?? ((i: number, g: number) => `mm${i}_${g}`);
   const fmasPerStep = rows * (cols / width);
   const { rows: tileRows } = registerTile(plan.thread, m, n);
+  const kLanes = kLanesOf(plan, id);
   // Subgroup broadcast needs uniform control flow and A rows that every invocation reads alike.
-  const broadcastA = plan.thread.subgroupBroadcast === true && scope.uniform && tileRows === m && numel(batchShape) === 1;
+  const broadcastA = plan.thread.subgroupBroadcast === true && kLanes === 1 && scope.uniform && tileRows === m && numel(batchShape) === 1;
   scope.open(() => {
     const outputs = matmulTileOutputs(ctx, id);
     const batch = outputs[0]!.coords.slice(0, -2);
     const rowOf = (i: number) => outputs[i * cols]!.coords.at(-2)!;
     const colOf = (j: number) => outputs[j]!.coords.at(-1)!;
     const groups = cols / width;
-    for (let i = 0; i < rows; i++) for (let g = 0; g < groups; g++) code.line(`var ${name(i, g)} = ${type}();`);
+    if (into === undefined) for (let i = 0; i < rows; i++) for (let g = 0; g < groups; g++) code.line(`var ${name(i, g)} = ${type}();`);
     for (const segment of kSegments(plan, a, b, k)) {
       const length = segment.end - segment.start;
       // Each part is indexed at its own shape (kk + offset along its K dim).
@@ -116,6 +119,23 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, scope: TileScope, 
         emitBroadcastKLoop(ctx, { length, rows, groups, width, name, fma, aLoad: (i, kk) => access.value(segment.a.id, aShape, { coords: aCoords(i, kk) }), bLoads: (kk, suffix) => bOperandLoads(access, segment.b.id, bShape, bCoords(kk), groups, width, suffix) });
         continue;
       }
+      // One K step at `kk` (in scope): A rows, B vectors, FMAs into the register tile.
+      const step = (a: (i: number) => string) => {
+        for (let i = 0; i < rows; i++) code.line(`let a${i} = ${a(i)};`);
+        for (const line of bOperandLoads(access, segment.b.id, bShape, bCoords('kk'), groups, width)) code.line(line);
+        for (let i = 0; i < rows; i++) {
+          for (let g = 0; g < groups; g++) code.line(`${name(i, g)} = ${fma(`a${i}`, `b${g}`, name(i, g))};`);
+        }
+      };
+      const aAt = (i: number) => access.value(segment.a.id, aShape, { coords: aCoords(i) });
+      if (kLanes > 1) {
+        // Lane l of each group of kLanes takes steps l, l + kLanes, ...: its B reads fall on kLanes rows at once.
+        code.block(`for (var k0 = lid % ${u32(kLanes)}; k0 < ${u32(length)}; k0 += ${u32(kLanes)})`, () => {
+          code.line('let kk = k0;');
+          step(aAt);
+        });
+        continue;
+      }
       const unroll = largestDivisorAtMost(length, Math.max(1, Math.floor(FMAS_PER_BODY / fmasPerStep)));
       // A rows read 4 K steps per load from workgroup memory when aligned and the body spans
       // them. Not forced: unrolling further spilled registers of wide tiles (gated_mlp ~1.2x
@@ -128,14 +148,7 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, scope: TileScope, 
         for (let u = 0; u < unroll; u++) {
           code.block('', () => {
             code.line(`let kk = ${u === 0 ? 'k0' : `k0 + ${u32(u)}`};`);
-            for (let i = 0; i < rows; i++) {
-              const a = vectorA ? `av${i}_${Math.floor(u / 4)}.${'xyzw'[u % 4]}` : access.value(segment.a.id, aShape, { coords: aCoords(i) });
-              code.line(`let a${i} = ${a};`);
-            }
-            for (const line of bOperandLoads(access, segment.b.id, bShape, bCoords('kk'), groups, width)) code.line(line);
-            for (let i = 0; i < rows; i++) {
-              for (let g = 0; g < groups; g++) code.line(`${name(i, g)} = ${fma(`a${i}`, `b${g}`, name(i, g))};`);
-            }
+            step((i) => (vectorA ? `av${i}_${Math.floor(u / 4)}.${'xyzw'[u % 4]}` : aAt(i)));
           });
         }
       });
@@ -143,6 +156,15 @@ export function emitMatmulTiles(ctx: EmitContext, id: number, scope: TileScope, 
     const vectors = Array.from({ length: rows }, (_, i) => Array.from({ length: groups }, (_, g) => name(i, g)));
     use({ outputs: outputs.map((o) => ({ ...o, value: component(name(o.i, Math.floor(o.j / width)), width, o.j % width) })), width, vectors });
   });
+}
+
+/**
+ * Invocations sharing each register tile of `matmul`: the thread config's kLanes for a
+ * matmul accumulated in registers (their partial tiles are summed after the loop,
+ * emit-accum.ts), else 1.
+ */
+export function kLanesOf(plan: KernelPlan, matmul: number): number {
+  return [...plan.fusedMatmul.values()].includes(matmul) ? plan.thread.kLanes ?? 1 : 1;
 }
 
 /**
@@ -192,7 +214,8 @@ interface BroadcastKLoop {
 function emitBroadcastKLoop(ctx: EmitContext, loop: BroadcastKLoop): void {
   const { code } = ctx;
   const lanes = SUBGROUP_BROADCAST_LANES;
-  ctx.subgroups.used = true;
+  ctx.subgroups.minSize = Math.max(ctx.subgroups.minSize, lanes);
+  ctx.subgroups.laneId = true;
   code.block(`for (var k0 = 0u; k0 < ${u32(loop.length)}; k0 += ${u32(lanes)})`, () => {
     for (let i = 0; i < loop.rows; i++) code.line(`let al${i} = ${loop.aLoad(i, `k0 + (sgid % ${u32(lanes)})`)};`);
     for (let u = 0; u < lanes; u++) for (const line of loop.bLoads(u === 0 ? 'k0' : `k0 + ${u32(u)}`, `_${u}`)) code.line(line);

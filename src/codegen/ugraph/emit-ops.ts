@@ -19,8 +19,11 @@ export interface EmitContext {
   readonly access: TensorAccess;
   readonly code: Code;
   readonly workgroup: WorkgroupArray;
-  /** Set when the emitted code calls subgroup builtins (the kernel then enables them and declares `sgid`). */
-  readonly subgroups: { used: boolean };
+  /**
+   * Subgroup use of the emitted code: the smallest subgroup size it assumes (0 when it
+   * calls no subgroup builtin; the kernel then enables none) and whether it reads `sgid`.
+   */
+  readonly subgroups: { minSize: number; laneId: boolean };
 }
 
 /**
