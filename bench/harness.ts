@@ -62,7 +62,7 @@ export function failedRow(workload: BenchWorkload, system: string, variant: Vari
 }
 
 async function benchCell(
-  device: GPUDevice, workload: BenchWorkload, variant: Variant, system: BenchSystem, options: BenchOptions, expected: Float64Array,
+  device: GPUDevice, workload: BenchWorkload, variant: Variant, system: BenchSystem, options: Pick<BenchOptions, 'warmup' | 'reps'>, expected: Float64Array,
 ): Promise<BenchRow> {
   const prepared = await system.prepare(workload, variant, device);
   if (isSkipped(prepared)) return failedRow(workload, system.name, variant, `skipped: ${prepared.skipped}`);
@@ -92,49 +92,83 @@ async function benchCell(
   }
 }
 
-export async function runBenchmarks(options: BenchOptions): Promise<BenchRun> {
+/** What one device measured: rows without roofline columns (the caller has the adapter figures). */
+export interface WorkloadRuns {
+  readonly rows: readonly BenchRow[];
+  /** Seconds the float64 reference took per workload label (0 = from the cache). */
+  readonly referenceSeconds: Readonly<Record<string, number>>;
+}
+
+/** Every workload × batch × variant × system of `options`, on `device`, one after another. */
+export async function benchWorkloads(device: GPUDevice, options: Omit<BenchOptions, 'microkernels'>): Promise<WorkloadRuns> {
   const log = options.log ?? (() => {});
-  const gpu = await createNodeDevice();
-  try {
-    const { device } = gpu;
-    log(`adapter: ${gpu.adapterInfo}`);
-    const figures: AdapterFigures = await measureAdapter(device, options.microkernels);
-    log(`copy ${figures.copyGBps.toFixed(2)} GB/s, fma ${figures.fmaGflops.toFixed(1)} GFLOP/s`);
-    const rows: BenchRow[] = [];
-    const referenceSeconds: Record<string, number> = {};
-    const batches = options.shapes === 'small' ? [1] : options.batches;
-    for (const name of options.workloads) {
-      for (const batch of batches) {
-        const workload = await loadWorkload(name, batch, options.shapes);
-        const label = workloadLabel(workload);
-        const reference = referenceFor(workload);
-        referenceSeconds[label] = reference.seconds;
-        log(`${label}: reference ${reference.cached ? 'from cache' : `${reference.seconds.toFixed(1)} s`}`);
-        const expected = reference.outputs[workload.program.outputs[0]!.name]!;
-        for (const variant of options.variants) {
-          for (const system of options.systems) {
-            const row = await benchCell(device, workload, variant, system, options, expected)
-              .catch((error: unknown) => failedRow(workload, system.name, variant, error instanceof Error ? error.message : String(error)));
-            log(`${label} ${variant} ${system.name}: ${row.error ?? `${row.medianMs?.toFixed(2)} ms (wall ${row.wallMs?.toFixed(2)}), rel err ${row.relErr?.toExponential(2)}`}`);
-            rows.push(withRoofline(row, figures));
-          }
+  const rows: BenchRow[] = [];
+  const referenceSeconds: Record<string, number> = {};
+  for (const name of options.workloads) {
+    for (const batch of options.shapes === 'small' ? [1] : options.batches) {
+      const workload = await loadWorkload(name, batch, options.shapes);
+      const label = workloadLabel(workload);
+      const reference = referenceFor(workload);
+      referenceSeconds[label] = reference.seconds;
+      log(`${label}: reference ${reference.cached ? 'from cache' : `${reference.seconds.toFixed(1)} s`}`);
+      const expected = reference.outputs[workload.program.outputs[0]!.name]!;
+      for (const variant of options.variants) {
+        for (const system of options.systems) {
+          const row = await benchCell(device, workload, variant, system, options, expected)
+            .catch((error: unknown) => failedRow(workload, system.name, variant, error instanceof Error ? error.message : String(error)));
+          log(`${label} ${variant} ${system.name}: ${row.error ?? `${row.medianMs?.toFixed(2)} ms (wall ${row.wallMs?.toFixed(2)}), rel err ${row.relErr?.toExponential(2)}`}`);
+          rows.push(row);
         }
       }
     }
-    const header: BenchHeader = {
-      date: new Date().toISOString(),
-      adapter: gpu.adapterInfo,
-      node: process.version,
-      timestamps: device.features.has('timestamp-query'),
-      copyGBps: figures.copyGBps,
-      fmaGflops: figures.fmaGflops,
-      microkernels: figures.runs,
-      method: METHOD,
-      warmup: options.warmup,
-      reps: options.reps,
-      referenceSeconds,
-    };
-    return { header, rows };
+  }
+  return { rows, referenceSeconds };
+}
+
+export interface AdapterMeasurement {
+  readonly adapter: string;
+  readonly timestamps: boolean;
+  readonly figures: AdapterFigures;
+}
+
+/** The adapter's copy bandwidth and FMA rate (microkernels.ts), on a device of its own. */
+export async function measureLocalAdapter(options: Pick<BenchOptions, 'microkernels' | 'log'>): Promise<AdapterMeasurement> {
+  const gpu = await createNodeDevice();
+  try {
+    options.log?.(`adapter: ${gpu.adapterInfo}`);
+    const figures = await measureAdapter(gpu.device, options.microkernels);
+    options.log?.(`copy ${figures.copyGBps.toFixed(2)} GB/s, fma ${figures.fmaGflops.toFixed(1)} GFLOP/s`);
+    return { adapter: gpu.adapterInfo, timestamps: gpu.device.features.has('timestamp-query'), figures };
+  } finally {
+    gpu.destroy();
+  }
+}
+
+/** The results header and rows (with roofline columns) from an adapter measurement and the workload runs. */
+export function assembleRun(options: BenchOptions, measured: AdapterMeasurement, runs: WorkloadRuns): BenchRun {
+  const { figures } = measured;
+  const header: BenchHeader = {
+    date: new Date().toISOString(),
+    adapter: measured.adapter,
+    node: process.version,
+    timestamps: measured.timestamps,
+    copyGBps: figures.copyGBps,
+    fmaGflops: figures.fmaGflops,
+    microkernels: figures.runs,
+    method: METHOD,
+    warmup: options.warmup,
+    reps: options.reps,
+    referenceSeconds: runs.referenceSeconds,
+  };
+  return { header, rows: runs.rows.map((row) => withRoofline(row, figures)) };
+}
+
+/** The whole benchmark in this process: the adapter's microkernels, then every workload on one device. */
+export async function runBenchmarks(options: BenchOptions): Promise<BenchRun> {
+  const measured = await measureLocalAdapter(options);
+  const gpu = await createNodeDevice();
+  try {
+    return assembleRun(options, measured, await benchWorkloads(gpu.device, options));
   } finally {
     gpu.destroy();
   }

@@ -5,6 +5,7 @@
  * are not asserted: they depend on the machine.
  */
 import { describe, expect, it } from 'vitest';
+import { cliArgs, parseCli } from '../bench/cli-options.js';
 import { runBenchmarks } from '../bench/harness.js';
 import { QUICK_MICROKERNELS } from '../bench/microkernels.js';
 import { markdownReport, textTable } from '../bench/report.js';
@@ -42,5 +43,24 @@ describe('bench harness (quick mode)', () => {
     const results = mergeResults(undefined, run.header, run.rows);
     expect(markdownReport(results)).toContain('| gqa | small | f16 |');
     expect(textTable(results.rows).split('\n')).toHaveLength(run.rows.length + 1);
+  });
+});
+
+describe('bench command line', () => {
+  it('narrows the options to one workload for its per-workload process, keeping every other flag', () => {
+    const { options, oneProcess } = parseCli(['--variants', 'f32', '--systems', 'hand', '--reps', '5', '--warmup', '1', '--quick', '--workloads', 'gqa,lora']);
+    expect(oneProcess).toBe(false);
+    const child = parseCli(cliArgs(options, 'lora', 8)).options;
+    expect(child.workloads).toEqual(['lora']);
+    expect(child.batches).toEqual([8]);
+    expect(child).toMatchObject({ variants: ['f32'], shapes: 'small', reps: 5, warmup: 1 });
+    expect(child.systems.map((s) => s.name)).toEqual(['hand']);
+    expect(parseCli(['--one-process']).oneProcess).toBe(true);
+  });
+
+  it('rejects unknown workloads, systems and variants by name', () => {
+    expect(() => parseCli(['--systems', 'jax-js'])).toThrow(/unknown system "jax-js"/);
+    expect(() => parseCli(['--variants', 'bf16'])).toThrow(/unknown variant "bf16"/);
+    expect(() => parseCli(['--workloads', 'mlp'])).toThrow(/mlp/);
   });
 });

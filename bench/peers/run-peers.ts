@@ -9,14 +9,14 @@
  *   npm run bench:peers -- [--peers jax-js,onnxruntime-webgpu,onnxruntime-cpu] [--workloads ...]
  *                          [--batch 1,8] [--variants f16,f32] [--reps 10] [--quick] [--timeout 600]
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createNodeDevice } from '../../src/gpu/node-device.js';
 import type { Variant } from '../../src/runtime/types.js';
+import { childFailed, runChild } from '../child.js';
 import { failedRow, METHOD } from '../harness.js';
 import { FULL_MICROKERNELS, measureAdapter, QUICK_MICROKERNELS } from '../microkernels.js';
 import { referenceFor } from '../reference.js';
@@ -35,23 +35,10 @@ interface Cell { readonly peer: string; readonly workload: BenchWorkload; readon
 async function runCell(cell: Cell, args: { warmup: number; reps: number; timeoutS: number }, scratch: string): Promise<BenchRow> {
   const { peer, workload, variant } = cell;
   const out = join(scratch, `${peer}-${workload.name}-${workload.batch}-${variant}.json`);
-  const argv = [PEER_PROCESS, '--peer', peer, '--workload', workload.name, '--batch', String(workload.batch), '--shapes', workload.shapes,
-    '--variant', variant, '--warmup', String(args.warmup), '--reps', String(args.reps), '--out', out];
-  const { code, stderr, timedOut } = await new Promise<{ code: number | null; stderr: string; timedOut: boolean }>((resolve) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let timedOut = false;
-    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, args.timeoutS * 1000);
-    child.on('close', (exitCode) => { clearTimeout(timer); resolve({ code: exitCode, stderr, timedOut }); });
-  });
-  try {
-    return JSON.parse(readFileSync(out, 'utf8')) as BenchRow;
-  } catch {
-    const tail = stderr.split('\n').filter((l) => l.trim() && !l.startsWith('Warning:')).slice(-3).join(' / ');
-    const why = timedOut ? `timed out after ${args.timeoutS} s` : `process exited with ${code}`;
-    return failedRow(workload, peer, variant, `${why}${tail ? `: ${tail}` : ''}`);
-  }
+  const argv = ['--peer', peer, '--workload', workload.name, '--batch', String(workload.batch), '--shapes', workload.shapes,
+    '--variant', variant, '--warmup', String(args.warmup), '--reps', String(args.reps)];
+  const result = await runChild<BenchRow>(PEER_PROCESS, argv, out, { timeoutS: args.timeoutS });
+  return childFailed(result) ? failedRow(workload, peer, variant, result.failed) : result;
 }
 
 async function adapterHeader(previous: BenchHeader | undefined, quick: boolean): Promise<BenchHeader> {
