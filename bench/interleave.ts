@@ -3,8 +3,8 @@
  * configuration is the fixture's full shape with some fields overridden; all are compiled
  * and loaded in this one process and called round-robin, one call each per round, so that
  * the host's drift (2x between processes on the shared lavapipe hosts) falls on all alike.
- * They share one set of input buffers, as one program in `npm run bench` reuses its own:
- * with a buffer set each, the weights of all configurations compete for the host's caches.
+ * They share one set of input buffers, as one program in `npm run bench` reuses its own
+ * (a set each would put N copies of the weights through the host's caches, unlike a bench run).
  * Prints the median kernel (else wall) time of each and its ratio to the first, with the
  * error against the float64 reference (a configuration over the tolerance is marked).
  *
