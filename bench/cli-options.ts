@@ -25,7 +25,7 @@ export const USAGE = `usage: npm run bench -- [options]
 
 const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
 
-function parseVariant(text: string): Variant {
+export function parseVariant(text: string): Variant {
   if (text !== 'f16' && text !== 'f32') throw new Error(`bench: unknown variant "${text}" (f16, f32)`);
   return text;
 }

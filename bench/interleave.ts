@@ -18,6 +18,7 @@ import { createNodeDevice } from '../src/gpu/node-device.js';
 import { compareToReference } from '../src/reference/compare.js';
 import { loadCompiled } from '../src/runtime/index.js';
 import type { Variant } from '../src/runtime/types.js';
+import { parseVariant } from './cli-options.js';
 import { type EncodableProgram, ProgramRunner } from './gpu-runner.js';
 import { median } from './measure.js';
 import { referenceFor } from './reference.js';
@@ -128,7 +129,6 @@ export function parseInterleaveCli(argv: readonly string[]): InterleaveOptions |
   });
   if (values.help) return 'help';
   if (values.workload === undefined) throw new Error(`bench:interleave: --workload is required\n${INTERLEAVE_USAGE}`);
-  if (values.variant !== 'f16' && values.variant !== 'f32') throw new Error(`bench:interleave: unknown variant "${values.variant}" (f16, f32)`);
   const batch = Number(values.batch);
   const reps = Number(values.reps);
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`bench:interleave: --batch needs a positive integer, got "${values.batch}"`);
@@ -141,5 +141,5 @@ export function parseInterleaveCli(argv: readonly string[]): InterleaveOptions |
       throw new Error(`bench:interleave: configuration ${i + 1} is not JSON: ${text}`);
     }
   });
-  return { workload: values.workload, batch, variant: values.variant, reps, shapes: values.small ? 'small' : 'full', overrides };
+  return { workload: values.workload, batch, variant: parseVariant(values.variant), reps, shapes: values.small ? 'small' : 'full', overrides };
 }
