@@ -7,7 +7,9 @@
  *   (recomputed where read): one reader, or several when the expression is cheap (at most
  *   MAX_RECOMPUTED_OPS operators, inline inputs included): recomputing x + α·x at two
  *   readers costs a few ALU ops, staging it costs a workgroup store, a barrier and a
- *   load per reader;
+ *   load per reader; also a plain `sum` accumulator of a one-iteration loop (it equals its
+ *   input, which then goes straight from the loop body's expression to its one reader,
+ *   typically a saver, instead of through workgroup memory and a barrier);
  * - 'registers': a matmul whose only reader is a `sum` accumulator (it accumulates in
  *   the invocations' register tiles), and such an accumulator itself when only savers
  *   read it, directly or through inline elementwise epilogue ops at its own shape (each
@@ -82,6 +84,13 @@ export function blockResidency(block: BlockGraph, thread: ThreadConfig): BlockRe
   block.inputs.forEach((_, id) => {
     if (residency[id] === 'workgroup' && invariant.has(id) && readers[id]!.every((r) => hoistedOnce(r) && readsOnce(block, thread, r, id))) residency[id] = 'direct';
   });
+  // A one-iteration sum is its input: read where its one reader reads it (the input is
+  // inline or a tile itself, or stays where it is).
+  block.tensors.forEach((tensor, id) => {
+    const op = tensor.op;
+    if (op?.op === 'accum' && isIdentityAccumulator(block, op) && residency[op.inputs[0]!] !== 'registers'
+      && isInlineable(block, id, readers[id]!, false)) residency[id] = 'inline';
+  });
   // Accumulators of register-tiled matmuls that only savers read stay in registers.
   const savedFromRegisters = (id: number, shape: readonly number[]): boolean => readers[id]!.every((r) => r < 0 || (
     residency[r] === 'inline' && sameShape(block.tensors[r]!.shape, shape) && savedFromRegisters(r, shape)));
@@ -90,6 +99,11 @@ export function blockResidency(block: BlockGraph, thread: ThreadConfig): BlockRe
     if (op?.op === 'accum' && residency[op.inputs[0]!] === 'registers' && savedFromRegisters(id, tensor.shape)) residency[id] = 'registers';
   });
   return { residency, invariant, readers };
+}
+
+/** A plain `sum` over a one-iteration loop: its value is its input's. */
+export function isIdentityAccumulator(block: BlockGraph, op: AccumSpec): boolean {
+  return block.forloopRange === 1 && op.kind === 'sum' && op.rescaleBy === undefined;
 }
 
 /** The `sum` accumulator that matmul `id` folds into (its only reader), if any. */

@@ -94,8 +94,11 @@ export function tensorAccess(
       }
       case 'split':
         throw new Error(`internal: t${id} is a K-split concat, read part by part by its matmuls`);
-      case 'inline':
-        return opExpression(block.tensors[id]!.op!, (x) => value(x, shape, index), id);
+      case 'inline': {
+        const op = block.tensors[id]!.op!;
+        // An inline accumulator is a one-iteration sum (residency.ts): its input's value.
+        return op.op === 'accum' ? value(op.inputs[0]!, shape, index) : opExpression(op, (x) => value(x, shape, index), id);
+      }
     }
   };
   /** The alias element of direct tile `id` holding `coords`, when its alias has `width` elements. */
@@ -128,6 +131,7 @@ export function tensorAccess(
     const own = shapeOf(id);
     const broadcastLast = own.length === 0 || own.at(-1) === 1;
     const op = block.tensors[id]!.op;
+    if (storage.kind === 'inline' && op?.op === 'accum') return vectorValue(op.inputs[0]!, shape, index);
     if (storage.kind === 'inline' || op?.op === 'constant') {
       if (op?.op === 'unary' && !VECTOR_UNARY.has(op.fn)) return undefined;
       const operands = op!.inputs.map((x) => vectorValue(x, shape, index));
@@ -192,7 +196,8 @@ export function coordinates(shape: Shape, flat: string): string[] {
     if (size === 1) coords[d] = '0u';
     else {
       const quotient = inner === 1 ? flat : `(${flat} / ${u32(inner)})`;
-      coords[d] = d === 0 ? quotient : `(${quotient} % ${u32(size)})`;
+      // The outermost dim larger than 1 needs no modulo (flat < the element count).
+      coords[d] = shape.slice(0, d).every((s) => s === 1) ? quotient : `(${quotient} % ${u32(size)})`;
     }
     inner *= size;
   }

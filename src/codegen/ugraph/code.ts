@@ -34,6 +34,16 @@ export class Code {
     return this.lines.length === 0;
   }
 
+  /** Lines written so far: a mark for `truncate`. */
+  get length(): number {
+    return this.lines.length;
+  }
+
+  /** Drops the lines written since `mark` (an emitted block that turned out to do nothing). */
+  truncate(mark: number): void {
+    this.lines.length = mark;
+  }
+
   toString(): string {
     return this.lines.join('\n');
   }

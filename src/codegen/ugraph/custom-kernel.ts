@@ -11,6 +11,9 @@
  * with a workgroup barrier between a step that writes workgroup memory and the next, and
  * at the end of each iteration (the next one overwrites the tiles). Every barrier sits in
  * uniform control flow: there is no early return, and per-invocation work is guarded.
+ * A loop left empty (one iteration whose sums are read as their inputs) is not emitted.
+ * Streamed tiles whose every read is four elements wide are bound as array<vec4<T>>, and so
+ * are outputs whose saver stores vec4s: lavapipe runs each load and store lane by lane.
  */
 import { numel, stridesOf } from '../../ir/shape.js';
 import type { ElementType, Variant } from '../../runtime/types.js';
@@ -71,30 +74,42 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
   const { block, thread } = node;
   const plan = planKernel(block, thread);
   const aliases = vectorAliases(node, inputs);
-  const bindings: Binding[] = [
-    ...inputs.map((t, k): Binding => ({ name: `in${k}`, dtype: t.dtype, access: 'read' })),
-    ...aliases.map(({ input }): Binding => ({ name: `in${input}v`, dtype: inputs[input]!.dtype, access: 'read' })),
-    ...block.outputs.map((saver, k): Binding => ({ name: `out${k}`, dtype: saver.dtype, access: 'read_write' })),
-  ];
-  const outputBindings = bindings.slice(inputs.length + aliases.length);
-  // Workgroup memory as vec4s serves vector reads of matmul A operands and stores of matmul
-  // tiles; a kernel without them keeps a flat f32 array (scalar reads of a vec4 array
-  // measured ~10% slower).
-  let workgroup = new WorkgroupArray(true);
-  const subgroups = { minSize: 0, laneId: false };
-  let body = emitKernelBody(node, inputs, variant, plan, aliases, bindings, outputBindings, workgroup, subgroups);
-  if (!workgroup.vectorUsed) {
-    workgroup = new WorkgroupArray(false);
-    body = emitKernelBody(node, inputs, variant, plan, aliases, bindings, outputBindings, workgroup, subgroups);
+  const storageOf = (k: number) => storageType(variant, inputs[k]!.dtype);
+  const aliasViews = new Map(aliases.map(({ input, width }) => [input, aliasView(`in${input}v`, width, storageOf(input))]));
+  const emit = (vectorInputs: ReadonlyMap<number, string>) => emitKernel({
+    node, inputs, variant, plan,
+    view: (k) => aliasViews.get(k) ?? (vectorInputs.has(k) ? { name: vectorInputs.get(k)!, width: 4 } : undefined),
+    outputs: block.outputs.map((saver, k): Binding => ({ name: `out${k}`, dtype: saver.dtype, access: 'read_write' })),
+  });
+  // Streamed tiles that elementwise readers (savers, row sums, elementwise ops) may read four
+  // elements at a time: emitted first under a probe name, then bound as array<vec4<T>>
+  // themselves where no read of them is left scalar (no alias: bindings are few, 8 storage
+  // buffers per stage by default). Dropping one can leave others' reads scalar, hence the loop.
+  let candidates = streamedVectorCandidates(node, inputs, plan, aliasViews);
+  let emitted = emit(new Map(candidates.map((k) => [k, `in${k}v`])));
+  for (;;) {
+    const body = emitted.body;
+    const kept = candidates.filter((k) => body.includes(`in${k}v[`) && !body.includes(`in${k}[`));
+    if (kept.length === candidates.length) break;
+    candidates = kept;
+    emitted = emit(new Map(candidates.map((k) => [k, `in${k}v`])));
   }
+  if (candidates.length > 0) emitted = emit(new Map(candidates.map((k) => [k, `in${k}`])));
+  const { body, workgroup, subgroups, vectorOutputs } = emitted;
 
+  const vectorOf = (k: number) => `vec4<${storageOf(k)}>`;
+  const bindings: Binding[] = [
+    ...inputs.map((t, k): Binding => ({ name: `in${k}`, dtype: t.dtype, access: 'read', ...(candidates.includes(k) ? { element: vectorOf(k) } : {}) })),
+    ...aliases.map(({ input }): Binding => {
+      const view = aliasViews.get(input)!;
+      return { name: view.name, dtype: inputs[input]!.dtype, access: 'read', element: view.packed ? 'vec4<u32>' : `vec${view.width}<${storageOf(input)}>` };
+    }),
+    ...block.outputs.map((saver, k): Binding => ({
+      name: `out${k}`, dtype: saver.dtype, access: 'read_write', ...(vectorOutputs.has(k) ? { element: `vec4<${storageType(variant, saver.dtype)}>` } : {}),
+    })),
+  ];
   let header = kernelHeader(variant, bindings);
   if (subgroups.minSize > 0) header = header.startsWith('enable f16;') ? header.replace('enable f16;', 'enable f16;\nenable subgroups;') : `enable subgroups;\n\n${header}`;
-  for (const { input, width } of aliases) {
-    const type = storageType(variant, inputs[input]!.dtype);
-    const view = aliasView('', width, type);
-    header = header.replace(`in${input}v: array<${type}>;`, `in${input}v: array<${view.packed ? 'vec4<u32>' : `vec${view.width}<${type}>`}>;`);
-  }
   const wgsl = `${header}
 
 ${workgroup.declaration(plan.workgroupElements)}
@@ -113,11 +128,41 @@ ${body}
   };
 }
 
+/** Direct tiles besides matmul operands whose rows are whole, aligned vec4s in storage. */
+function streamedVectorCandidates(node: CustomKernelNode, inputs: readonly StorageTensor[], plan: KernelPlan, aliased: ReadonlyMap<number, unknown>): number[] {
+  return node.block.inputs.flatMap((_, k) => (plan.storage[k]!.kind === 'direct' && !aliased.has(k)
+    && node.block.tensors[k]!.shape.at(-1)! % 4 === 0 && vectorAligned(node, k, inputs[k]!.shape, 4) ? [k] : []));
+}
+
+interface KernelEmission {
+  readonly node: CustomKernelNode;
+  readonly inputs: readonly StorageTensor[];
+  readonly variant: Variant;
+  readonly plan: KernelPlan;
+  /** How input k is read in vectors, if it is: its alias, or the input itself bound as vectors. */
+  readonly view: (k: number) => IteratorSource['vector'];
+  readonly outputs: readonly Binding[];
+}
+
+/**
+ * The kernel's body and what it needs declared. Workgroup memory as vec4s serves vector
+ * reads of matmul A operands and stores of matmul tiles; a kernel without them keeps a flat
+ * f32 array (scalar reads of a vec4 array measured ~10% slower).
+ */
+function emitKernel(e: KernelEmission): { body: string; workgroup: WorkgroupArray; subgroups: EmitContext['subgroups']; vectorOutputs: ReadonlySet<number> } {
+  for (const vectors of [true, false]) {
+    const workgroup = new WorkgroupArray(vectors);
+    const subgroups = { minSize: 0, laneId: false };
+    const { body, vectorOutputs } = emitKernelBody(e, workgroup, subgroups);
+    if (!vectors || workgroup.vectorUsed) return { body, workgroup, subgroups, vectorOutputs };
+  }
+  throw new Error('unreachable');
+}
+
 /** The statements of the kernel's main function (see the file comment), with `workgroup` as its workgroup memory. */
 function emitKernelBody(
-  node: CustomKernelNode, inputs: readonly StorageTensor[], variant: Variant, plan: KernelPlan, aliases: readonly { input: number; width: number }[],
-  bindings: readonly Binding[], outputBindings: readonly Binding[], workgroup: WorkgroupArray, subgroups: EmitContext['subgroups'],
-): string {
+  { node, inputs, variant, plan, view, outputs }: KernelEmission, workgroup: WorkgroupArray, subgroups: EmitContext['subgroups'],
+): { body: string; vectorOutputs: ReadonlySet<number> } {
   const { block } = node;
   const code = new Code();
   const iterators = block.inputs.map((spec, k): IteratorSource => {
@@ -129,9 +174,9 @@ function emitKernelBody(
       return [`wid.${GRID_AXES[axis]} * ${u32(share)}`];
     });
     code.line(`let base${k} = ${terms.length === 0 ? '0u' : terms.join(' + ')};`);
-    const alias = aliases.find((x) => x.input === k);
-    const vector = alias && aliasView(`in${k}v`, alias.width, storageType(variant, inputs[k]!.dtype));
-    return { binding: bindings[k]!, base: spec.fmap === null ? `base${k}` : `tile${k}`, strides, ...(vector ? { vector } : {}) };
+    const vector = view(k);
+    const binding: Binding = { name: `in${k}`, dtype: inputs[k]!.dtype, access: 'read' };
+    return { binding, base: spec.fmap === null ? `base${k}` : `tile${k}`, strides, ...(vector ? { vector } : {}) };
   });
   const ctx: EmitContext = { plan, access: tensorAccess(plan, variant, iterators, workgroup), code, workgroup, subgroups };
   declareRegisterAccumulators(ctx);
@@ -153,6 +198,8 @@ function emitKernelBody(
   // Without workgroup writes in the loop, iterations need no barrier between them; one
   // after the loop still orders the loop's reads before the epilogue's writes.
   const loopWrites = loopWritesWorkgroup(plan, bodyOps);
+  const beforeLoop = code.length;
+  let loopDoesWork = false;
   code.block(`for (var it = 0u; it < ${u32(block.forloopRange)}; it++)`, () => {
     code.line('let first = it == 0u;');
     block.inputs.forEach((spec, k) => {
@@ -162,15 +209,19 @@ function emitKernelBody(
       code.line(`let tile${k} = base${k} + it * ${u32(step)};`);
     });
     const tiles = block.inputs.flatMap((_, k) => (!plan.invariant.has(k) && staged(k) ? [k] : []));
+    const workStart = code.length;
     emitSteps(ctx, tiles, bodyOps.filter((id) => !plan.invariant.has(id)), iterators, variant);
     emitAccumulatorUpdates(ctx);
+    loopDoesWork = code.length > workStart;
     if (loopWrites) code.barrier();
     if (hasRunningMax(ctx)) {
       emitRunningMaxCommits(ctx);
       code.barrier();
     }
   });
-  if (!loopWrites) code.barrier();
+  // A loop left with nothing to do (its one-iteration sums are read as their inputs) goes.
+  if (!loopDoesWork) code.truncate(beforeLoop);
+  else if (!loopWrites) code.barrier();
   emitKLaneReduction(ctx);
 
   if ([...plan.fusedMatmul.keys()].some((acc) => plan.storage[acc]!.kind !== 'registers')) {
@@ -183,8 +234,8 @@ function emitKernelBody(
     return block.tensors[id]!.phase === 'post' && op.op !== 'accum' && staged(id) ? [id] : [];
   });
   emitSteps(ctx, [], epilogue, iterators, variant);
-  emitSavers(ctx, outputBindings, variant, iterators);
-  return code.toString();
+  const vectorOutputs = emitSavers(ctx, outputs, variant, iterators);
+  return { body: code.toString(), vectorOutputs };
 }
 
 /**
@@ -197,7 +248,7 @@ function loopWritesWorkgroup(plan: KernelPlan, bodyOps: readonly number[]): bool
   const rowSums = new Set(registerRowSums(plan).map((sum) => sum.id));
   return block.inputs.some((_, k) => inWorkgroup(k) && !invariant.has(k))
     || bodyOps.some((id) => !invariant.has(id))
-    || block.tensors.some((t, id) => t.op?.op === 'accum' && !rowSums.has(id) && !plan.fusedMatmul.has(id));
+    || block.tensors.some((t, id) => t.op?.op === 'accum' && storage[id]!.kind === 'workgroup' && !rowSums.has(id) && !plan.fusedMatmul.has(id));
 }
 
 /** Stages `tiles`, then runs `ops` in order, with a barrier after each step. */
@@ -223,9 +274,11 @@ function emitSteps(ctx: EmitContext, tiles: readonly number[], ops: readonly num
  * Each saver writes its tile at the workgroup's omap offset in the output. A saver of
  * register-resident accumulators (directly or through inline epilogue ops) writes each
  * invocation's register tile: the elements it holds, with the registers substituted.
+ * Returns the savers that store vec4s (their output is bound as array<vec4<T>>).
  */
-function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Variant, iterators: readonly IteratorSource[]): void {
+function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Variant, iterators: readonly IteratorSource[]): Set<number> {
   const { plan, access, code } = ctx;
+  const vectorOutputs = new Set<number>();
   plan.block.outputs.forEach((saver, k) => {
     const shape = plan.block.tensors[saver.tensor]!.shape;
     const strides = stridesOf(plan.block.outputShapes[k]!);
@@ -236,6 +289,10 @@ function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Vari
     code.block('', () => {
       code.line(`let base = ${terms.length === 0 ? '0u' : terms.join(' + ')};`);
       if (registers.length === 0) {
+        if (emitVectorSaver(ctx, k, outputs[k]!, variant, tileStrides)) {
+          vectorOutputs.add(k);
+          return;
+        }
         forEachElement(code, numel(shape), plan.thread.invocations, (e) => {
           code.line(store(variant, outputs[k]!, `base + ${stridedIndex(shape, tileStrides, e)}`, access.value(saver.tensor, shape, { flat: e })));
         });
@@ -253,6 +310,31 @@ function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Vari
       }, true);
     });
   });
+  return vectorOutputs;
+}
+
+/**
+ * Saver k four elements per store, when its tile's rows are whole vec4s of the output (every
+ * offset a multiple of 4) and its value reads as vec4 (access.vectorValue): a quarter of the
+ * stores and of the loads behind them, which lavapipe runs lane by lane. False (nothing
+ * emitted) otherwise.
+ */
+function emitVectorSaver(ctx: EmitContext, k: number, output: Binding, variant: Variant, tileStrides: readonly number[]): boolean {
+  const { plan, access, code } = ctx;
+  const saver = plan.block.outputs[k]!;
+  const shape = plan.block.tensors[saver.tensor]!.shape;
+  const strides = stridesOf(plan.block.outputShapes[k]!);
+  const aligned = shape.length > 0 && shape.at(-1)! % 4 === 0 && tileStrides.at(-1) === 1 && tileStrides.slice(0, -1).every((s) => s % 4 === 0)
+    && saver.omap.every((dim) => dim === null || (shape[dim]! * strides[dim]!) % 4 === 0);
+  const at = (e: string) => ({ flat: `${e} * 4u` });
+  if (!aligned || access.vectorValue(saver.tensor, shape, at('e')) === undefined) return false;
+  const type = storageType(variant, output.dtype);
+  forEachElement(code, numel(shape) / 4, plan.thread.invocations, (e) => {
+    const value = access.vectorValue(saver.tensor, shape, at(e))!;
+    const index = stridedIndex(shape, tileStrides, `${e} * 4u`);
+    code.line(`${output.name}[(base + ${index}) / 4u] = ${type === 'f16' ? `vec4<f16>(${value})` : value};`);
+  });
+  return true;
 }
 
 /** The register-resident accumulators that tensor `id` is computed from through inline ops (or is). */

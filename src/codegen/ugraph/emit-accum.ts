@@ -121,7 +121,8 @@ export function emitAccumulatorUpdates(ctx: EmitContext): void {
   emitRowSumUpdates(ctx);
   plan.block.ops.forEach((op, i) => {
     const id = first + i;
-    if (op.op !== 'accum' || op.kind === 'maxRescale' || rowSums.has(id)) return;
+    // Inline accumulators (one-iteration sums) are read as their input.
+    if (op.op !== 'accum' || op.kind === 'maxRescale' || rowSums.has(id) || plan.storage[id]!.kind === 'inline') return;
     const x = op.inputs[0]!;
     const shape = plan.block.tensors[id]!.shape;
     code.comment(`t${id} = accum ${op.kind}(t${x})${op.rescaleBy === undefined ? '' : ` rescaled by t${op.rescaleBy}`}`);

@@ -34,8 +34,30 @@ export function registerRowSums(plan: KernelPlan): RowSum[] {
 
 const partial = (id: number) => `rowsum${id}`;
 
+/** The coordinates of element r of row `row` of the tensor that row sum `sum` adds up. */
+function elementCoords(plan: KernelPlan, sum: RowSum, row: string, r: string): string[] {
+  const last = plan.block.tensors[sum.spec.inputs[0]!]!.shape.length - 1;
+  return coordinates(plan.block.tensors[sum.id]!.shape, row).map((c, d) => (d === last ? r : c));
+}
+
+/**
+ * Whether a group's lanes take four consecutive elements per step, partial sums in vec4
+ * registers: where every summed value reads as vec4 (access.vectorValue) and the row splits
+ * into whole vec4 steps per lane; a quarter of the loads, which lavapipe runs lane by lane.
+ */
+function vectorized(ctx: EmitContext, group: readonly RowSum[]): boolean {
+  const { lanes, length } = group[0]!;
+  return length % (4 * lanes) === 0 && group.every((sum) => {
+    const x = sum.spec.inputs[0]!;
+    return ctx.access.vectorValue(x, ctx.plan.block.tensors[x]!.shape, { coords: elementCoords(ctx.plan, sum, 'row', 'r') }) !== undefined;
+  });
+}
+
 export function declareRowSums(ctx: EmitContext): void {
-  for (const { id } of registerRowSums(ctx.plan)) ctx.code.line(`var ${partial(id)} = 0.0;`);
+  for (const group of rowSumGroups(ctx.plan)) {
+    const zero = vectorized(ctx, group) ? 'vec4<f32>()' : '0.0';
+    for (const { id } of group) ctx.code.line(`var ${partial(id)} = ${zero};`);
+  }
 }
 
 /**
@@ -61,12 +83,14 @@ export function emitRowSumUpdates(ctx: EmitContext): void {
     code.block('', () => {
       code.line(`let row = lid / ${u32(lanes)};`);
       const guard = rows * lanes === plan.thread.invocations ? undefined : `if (row < ${u32(rows)})`;
-      const body = () => code.block(`for (var r = lid % ${u32(lanes)}; r < ${u32(length)}; r += ${u32(lanes)})`, () => {
+      const step = vectorized(ctx, group) ? 4 : 1;
+      const start = step === 1 ? `lid % ${u32(lanes)}` : `(lid % ${u32(lanes)}) * 4u`;
+      const body = () => code.block(`for (var r = ${start}; r < ${u32(length)}; r += ${u32(lanes * step)})`, () => {
         for (const sum of group) {
           const x = sum.spec.inputs[0]!;
           const xShape = plan.block.tensors[x]!.shape;
-          const coords = coordinates(plan.block.tensors[sum.id]!.shape, 'row').map((c, d) => (d === xShape.length - 1 ? 'r' : c));
-          code.line(`${partial(sum.id)} += ${access.value(x, xShape, { coords })};`);
+          const index = { coords: elementCoords(plan, sum, 'row', 'r') };
+          code.line(`${partial(sum.id)} += ${step === 1 ? access.value(x, xShape, index) : access.vectorValue(x, xShape, index)!};`);
         }
       });
       if (guard === undefined) body();
@@ -80,17 +104,18 @@ export function emitRowSumFlush(ctx: EmitContext): void {
   const { plan, access, code } = ctx;
   for (const group of rowSumGroups(plan)) {
     const { rows, lanes } = group[0]!;
+    const total = (id: number) => (vectorized(ctx, group) ? `((${partial(id)}.x + ${partial(id)}.y) + (${partial(id)}.z + ${partial(id)}.w))` : partial(id));
     code.comment(`${group.map((sum) => `t${sum.id}`).join(', ')}: row sums in registers -> workgroup memory`);
     const write = (value: (k: number) => string) => code.block(`if (lid % ${u32(lanes)} == 0u && lid / ${u32(lanes)} < ${u32(rows)})`, () => {
       group.forEach((sum, k) => code.line(`${access.slot(sum.id, plan.block.tensors[sum.id]!.shape, { flat: `lid / ${u32(lanes)}` })} = ${value(k)};`));
     });
     if (lanes === 1) {
-      write((k) => partial(group[k]!.id));
+      write((k) => total(group[k]!.id));
       code.barrier();
       continue;
     }
     const at = (k: number, i: string) => ctx.workgroup.element(`${u32(plan.scratchBase! + k * plan.thread.invocations)} + ${i}`);
-    group.forEach((sum, k) => code.line(`${at(k, 'lid')} = ${partial(sum.id)};`));
+    group.forEach((sum, k) => code.line(`${at(k, 'lid')} = ${total(sum.id)};`));
     code.barrier();
     for (let stride = lanes / 2; stride >= 1; stride /= 2) {
       code.block(`if (lid % ${u32(lanes)} < ${u32(stride)})`, () => {

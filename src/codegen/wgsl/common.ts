@@ -32,6 +32,8 @@ export interface Binding {
   readonly name: string;
   readonly dtype: ElementType;
   readonly access: Access;
+  /** The WGSL array element when it is not the storage type itself (vectors of it; packed halves). */
+  readonly element?: string;
 }
 
 /** `enable f16;` (when a binding stores f16) and the binding declarations, in binding order. */
@@ -39,7 +41,7 @@ export function kernelHeader(variant: Variant, bindings: readonly Binding[]): st
   const needsF16 = bindings.some((b) => storageType(variant, b.dtype) === 'f16');
   const lines = bindings.map((b, i) => {
     const access = b.access === 'read' ? 'read' : 'read_write';
-    return `@group(0) @binding(${i}) var<storage, ${access}> ${b.name}: array<${storageType(variant, b.dtype)}>;`;
+    return `@group(0) @binding(${i}) var<storage, ${access}> ${b.name}: array<${b.element ?? storageType(variant, b.dtype)}>;`;
   });
   return [...(needsF16 ? ['enable f16;', ''] : []), ...lines].join('\n');
 }
