@@ -8,7 +8,7 @@ import { createNodeDevice } from '../src/gpu/node-device.js';
 import { compareToReference, TOLERANCE } from '../src/reference/compare.js';
 import type { Variant } from '../src/runtime/types.js';
 import { ProgramRunner } from './gpu-runner.js';
-import { measure } from './measure.js';
+import { measure, minTimedMsFor } from './measure.js';
 import { measureAdapter, type AdapterFigures, type MicrokernelOptions } from './microkernels.js';
 import { referenceFor } from './reference.js';
 import type { BenchHeader, BenchRow } from './results.js';
@@ -35,7 +35,7 @@ export interface BenchRun {
   readonly rows: readonly BenchRow[];
 }
 
-export const METHOD = 'median of reps calls after warm-up; resident inputs uploaded once, per-call inputs uploaded each call; '
+export const METHOD = 'median of reps calls (on full shapes more, until they add up to 1 s, at most 200) after warm-up; resident inputs uploaded once, per-call inputs uploaded each call; '
   + 'wall = upload + dispatch + read-back (f16 decode not timed); kernel = GPU timestamps from the first pass begin to the last pass end; '
   + 'relErr = relative L2 error against a float64 reference on the f32 inputs (f16 includes input rounding)';
 
@@ -74,7 +74,7 @@ async function benchCell(
     throw error;
   }
   try {
-    const m = await measure(() => runner.runOnce(), options);
+    const m = await measure(() => runner.runOnce(), { ...options, minTimedMs: minTimedMsFor(workload.shapes) });
     const comparison = compareToReference(runner.output(), expected, variant);
     return {
       ...baseRow(workload, system.name, variant),

@@ -1,9 +1,13 @@
 /**
  * The one timing loop every system and peer goes through: warm-up calls (the first pays
- * pipeline compilation), then `reps` timed calls, reported as medians. A call reports its
+ * pipeline compilation), then at least `reps` timed calls, reported as medians. A call reports its
  * wall time and, where the system can measure it, its kernel time (GPU timestamps).
+ * On full shapes, calls of a few milliseconds go on until the timed calls add up to
+ * MIN_TIMED_MS (at most MAX_CALLS): on the shared lavapipe hosts single walls of a 3 ms call
+ * ranged from 4 to 25 ms, and a median of 10 moved by 1.5x between runs.
  */
 import { loadavg } from 'node:os';
+import type { Shapes } from './workloads.js';
 
 export interface CallTimes {
   readonly wallMs: number;
@@ -11,9 +15,19 @@ export interface CallTimes {
   readonly kernelMs: number | null;
 }
 
+export const MIN_TIMED_MS = 1000;
+export const MAX_CALLS = 200;
+
 export interface MeasureOptions {
   readonly warmup: number;
   readonly reps: number;
+  /** Go on past `reps` until the timed calls add up to this (at most MAX_CALLS); 0 by default. */
+  readonly minTimedMs?: number;
+}
+
+/** The timed-time floor for a workload's cells: MIN_TIMED_MS on full shapes, none on the small twins (tests). */
+export function minTimedMsFor(shapes: Shapes): number {
+  return shapes === 'full' ? MIN_TIMED_MS : 0;
 }
 
 export interface Measurement {
@@ -36,9 +50,12 @@ export async function measure(call: () => Promise<CallTimes>, options: MeasureOp
   for (let i = 0; i < options.warmup; i++) await call();
   const walls: number[] = [];
   const kernels: number[] = [];
-  for (let i = 0; i < options.reps; i++) {
+  let timed = 0;
+  const floor = options.minTimedMs ?? 0;
+  while (walls.length < options.reps || (timed < floor && walls.length < MAX_CALLS)) {
     const t = await call();
     walls.push(t.wallMs);
+    timed += t.wallMs;
     if (t.kernelMs !== null) kernels.push(t.kernelMs);
   }
   return {

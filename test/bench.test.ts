@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { cliArgs, parseCli } from '../bench/cli-options.js';
 import { runBenchmarks } from '../bench/harness.js';
 import { QUICK_MICROKERNELS } from '../bench/microkernels.js';
+import { MAX_CALLS, measure, MIN_TIMED_MS, minTimedMsFor } from '../bench/measure.js';
 import { markdownReport, textTable } from '../bench/report.js';
 import { mergeResults } from '../bench/results.js';
 import { perOpSystem } from '../bench/systems.js';
@@ -62,5 +63,27 @@ describe('bench command line', () => {
     expect(() => parseCli(['--systems', 'jax-js'])).toThrow(/unknown system "jax-js"/);
     expect(() => parseCli(['--variants', 'bf16'])).toThrow(/unknown variant "bf16"/);
     expect(() => parseCli(['--workloads', 'mlp'])).toThrow(/mlp/);
+  });
+});
+
+describe('the timing loop (bench/measure.ts)', () => {
+  /** A call that reports `wallMs` without taking it, counting how often it ran. */
+  const fakeCall = (wallMs: number) => {
+    const counter = { calls: 0, call: async () => ({ wallMs: (counter.calls++, wallMs), kernelMs: null }) };
+    return counter;
+  };
+
+  it('times reps calls after warm-up when no time floor is set, as on the small twins', async () => {
+    const fake = fakeCall(5);
+    const m = await measure(fake.call, { warmup: 2, reps: 3, minTimedMs: minTimedMsFor('small') });
+    expect(m.runs).toBe(3);
+    expect(fake.calls).toBe(5);
+  });
+
+  it('goes on past reps until the timed calls add up to the floor, at most MAX_CALLS', async () => {
+    expect(minTimedMsFor('full')).toBe(MIN_TIMED_MS);
+    expect((await measure(fakeCall(10).call, { warmup: 0, reps: 3, minTimedMs: 95 })).runs).toBe(10);
+    expect((await measure(fakeCall(400).call, { warmup: 0, reps: 3, minTimedMs: MIN_TIMED_MS })).runs).toBe(3);
+    expect((await measure(fakeCall(0.5).call, { warmup: 0, reps: 3, minTimedMs: MIN_TIMED_MS })).runs).toBe(MAX_CALLS);
   });
 });
