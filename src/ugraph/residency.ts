@@ -85,11 +85,15 @@ export function blockResidency(block: BlockGraph, thread: ThreadConfig): BlockRe
     if (residency[id] === 'workgroup' && invariant.has(id) && readers[id]!.every((r) => hoistedOnce(r) && readsOnce(block, thread, r, id))) residency[id] = 'direct';
   });
   // A one-iteration sum is its input: read where its one reader reads it (the input is
-  // inline or a tile itself, or stays where it is).
+  // inline or a tile itself, or stays where it is). Not when that would read loop-body slots
+  // after epilogue ops were staged: epilogue slots overlap the loop body's (plan.ts).
+  const stagedEpilogue = block.tensors.some((t, id) => t.phase === 'post' && t.op !== undefined && t.op.op !== 'accum' && residency[id] === 'workgroup');
+  const readsWorkgroup = (id: number): boolean => residency[id] === 'workgroup'
+    || (residency[id] === 'inline' && (block.tensors[id]!.op?.inputs ?? []).some(readsWorkgroup));
   block.tensors.forEach((tensor, id) => {
     const op = tensor.op;
     if (op?.op === 'accum' && isIdentityAccumulator(block, op) && residency[op.inputs[0]!] !== 'registers'
-      && isInlineable(block, id, readers[id]!, false)) residency[id] = 'inline';
+      && isInlineable(block, id, readers[id]!, false) && !(stagedEpilogue && readsWorkgroup(op.inputs[0]!))) residency[id] = 'inline';
   });
   // Accumulators of register-tiled matmuls that only savers read stay in registers.
   const savedFromRegisters = (id: number, shape: readonly number[]): boolean => readers[id]!.every((r) => r < 0 || (

@@ -54,6 +54,38 @@ describe('one-iteration sums and vector savers', () => {
     for (const variant of ['f32', 'f16'] as const) await expectGpuMatches(gpu().device, program, compiled, variant, { graph, seed: 21 });
   });
 
+  it('a one-iteration sum of a staged tensor keeps its slot when staged epilogue ops could overwrite that tensor', async () => {
+    // p (5 operators, 2 readers) is staged in the loop body; q (5 operators, 2 readers) is staged in the
+    // epilogue, whose slots overlap the body's: read as p after q is written, Σ p would come out as q.
+    const width = 16;
+    const expensive = <R>(o: { add(a: R, b: R): R; mul(a: R, b: R): R; exp(x: R): R }, u: R, v: R) => o.add(o.mul(o.exp(o.add(o.mul(u, v), u)), u), v);
+    const program = buildProgram('staged_epilogue', (g) => {
+      const x = g.input('x', [ROWS, width]);
+      const a = g.input('a', [ROWS, width]);
+      const p = expensive(g, x, a);
+      const s = g.sum(p, 1, { keepdim: true });
+      const q = expensive(g, s, s);
+      return { p, q, q2: g.scale(q, 2) };
+    });
+    const g = new KernelGraphBuilder();
+    const x = g.input('x', [ROWS, width]);
+    const a = g.input('a', [ROWS, width]);
+    const outputs = g.customKernel({ grid: ROWS, thread: { invocations: 16 } }, (b) => {
+      const tile = { imap: { x: 0 } };
+      const p = expensive(b, b.input(x, tile), b.input(a, tile));
+      const s = b.accumSumLastDim(p);
+      const q = expensive(b, s, s);
+      b.output(b.accumSum(p), { omap: { x: 0 } });
+      b.output(q, { omap: { x: 0 } });
+      b.output(b.scale(q, 2), { omap: { x: 0 } });
+    });
+    ['p', 'q', 'q2'].forEach((name, k) => g.output(name, outputs[k]!));
+    const graph = g.build();
+    const compiled = compileKernelGraph(graph, 'staged_epilogue');
+    expect(compiled.kernels[0]!.wgsl.f32).toContain('accum sum(');
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 25 });
+  });
+
   it('a tile whose rows are not whole vec4s keeps scalar loads and stores', async () => {
     const { program, graph, compiled, kernel } = residualScale('residual_scalar', 12);
     expect(kernel.wgsl.f32).toMatch(/in0: array<f32>/);

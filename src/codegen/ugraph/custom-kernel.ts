@@ -150,13 +150,13 @@ interface KernelEmission {
  * f32 array (scalar reads of a vec4 array measured ~10% slower).
  */
 function emitKernel(e: KernelEmission): { body: string; workgroup: WorkgroupArray; subgroups: EmitContext['subgroups']; vectorOutputs: ReadonlySet<number> } {
-  for (const vectors of [true, false]) {
+  const attempt = (vectors: boolean) => {
     const workgroup = new WorkgroupArray(vectors);
     const subgroups = { minSize: 0, laneId: false };
-    const { body, vectorOutputs } = emitKernelBody(e, workgroup, subgroups);
-    if (!vectors || workgroup.vectorUsed) return { body, workgroup, subgroups, vectorOutputs };
-  }
-  throw new Error('unreachable');
+    return { ...emitKernelBody(e, workgroup, subgroups), workgroup, subgroups };
+  };
+  const withVectors = attempt(true);
+  return withVectors.workgroup.vectorUsed ? withVectors : attempt(false);
 }
 
 /** The statements of the kernel's main function (see the file comment), with `workgroup` as its workgroup memory. */
