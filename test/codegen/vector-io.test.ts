@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileKernelGraph } from '../../src/codegen/ugraph/index.js';
 import { buildProgram } from '../../src/frontend/program.js';
+import type { BlockTensorRef } from '../../src/ugraph/block-builder.js';
 import { KernelGraphBuilder } from '../../src/ugraph/builder.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectGpuMatches } from './helpers.js';
@@ -62,9 +63,9 @@ describe('one-iteration sums and vector savers', () => {
     const program = buildProgram('staged_epilogue', (g) => {
       const x = g.input('x', [ROWS, width]);
       const a = g.input('a', [ROWS, width]);
-      const p = expensive(g, x, a);
+      const p = expensive<typeof x>(g, x, a);
       const s = g.sum(p, 1, { keepdim: true });
-      const q = expensive(g, s, s);
+      const q = expensive<typeof x>(g, s, s);
       return { p, q, q2: g.scale(q, 2) };
     });
     const g = new KernelGraphBuilder();
@@ -72,9 +73,9 @@ describe('one-iteration sums and vector savers', () => {
     const a = g.input('a', [ROWS, width]);
     const outputs = g.customKernel({ grid: ROWS, thread: { invocations: 16 } }, (b) => {
       const tile = { imap: { x: 0 } };
-      const p = expensive(b, b.input(x, tile), b.input(a, tile));
+      const p = expensive<BlockTensorRef>(b, b.input(x, tile), b.input(a, tile));
       const s = b.accumSumLastDim(p);
-      const q = expensive(b, s, s);
+      const q = expensive<BlockTensorRef>(b, s, s);
       b.output(b.accumSum(p), { omap: { x: 0 } });
       b.output(q, { omap: { x: 0 } });
       b.output(b.scale(q, 2), { omap: { x: 0 } });
