@@ -3,8 +3,9 @@
  * pipeline compilation), then at least `reps` timed calls, reported as medians. A call reports its
  * wall time and, where the system can measure it, its kernel time (GPU timestamps).
  * On full shapes, calls of a few milliseconds go on until the timed calls add up to
- * MIN_TIMED_MS (at most MAX_CALLS): on the shared lavapipe hosts single walls of a 3 ms call
- * ranged from 4 to 25 ms, and a median of 10 moved by 1.5x between runs.
+ * MIN_TIMED_MS (at most MAX_CALLS): on the shared lavapipe hosts the 10 walls of one cell
+ * whose kernel takes 2.4 ms (ntrans b8, f32) ranged from 4.5 to 25 ms, and a median of 10
+ * moved by 1.5x between runs (jax-js on ntrans b8, f16).
  */
 import { loadavg } from 'node:os';
 import type { Shapes } from './workloads.js';

@@ -106,7 +106,7 @@ export function blockResidency(block: BlockGraph, thread: ThreadConfig): BlockRe
 }
 
 /** A plain `sum` over a one-iteration loop: its value is its input's. */
-export function isIdentityAccumulator(block: BlockGraph, op: AccumSpec): boolean {
+function isIdentityAccumulator(block: BlockGraph, op: AccumSpec): boolean {
   return block.forloopRange === 1 && op.kind === 'sum' && op.rescaleBy === undefined;
 }
 

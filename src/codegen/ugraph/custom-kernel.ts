@@ -289,7 +289,7 @@ function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Vari
     code.block('', () => {
       code.line(`let base = ${terms.length === 0 ? '0u' : terms.join(' + ')};`);
       if (registers.length === 0) {
-        if (emitVectorSaver(ctx, k, outputs[k]!, variant, tileStrides)) {
+        if (emitVectorSaver(ctx, k, outputs[k]!, variant, strides, tileStrides)) {
           vectorOutputs.add(k);
           return;
         }
@@ -319,11 +319,12 @@ function emitSavers(ctx: EmitContext, outputs: readonly Binding[], variant: Vari
  * stores and of the loads behind them, which lavapipe runs lane by lane. False (nothing
  * emitted) otherwise.
  */
-function emitVectorSaver(ctx: EmitContext, k: number, output: Binding, variant: Variant, tileStrides: readonly number[]): boolean {
+function emitVectorSaver(
+  ctx: EmitContext, k: number, output: Binding, variant: Variant, strides: readonly number[], tileStrides: readonly number[],
+): boolean {
   const { plan, access, code } = ctx;
   const saver = plan.block.outputs[k]!;
   const shape = plan.block.tensors[saver.tensor]!.shape;
-  const strides = stridesOf(plan.block.outputShapes[k]!);
   const aligned = shape.length > 0 && shape.at(-1)! % 4 === 0 && tileStrides.at(-1) === 1 && tileStrides.slice(0, -1).every((s) => s % 4 === 0)
     && saver.omap.every((dim) => dim === null || (shape[dim]! * strides[dim]!) % 4 === 0);
   const at = (e: string) => ({ flat: `${e} * 4u` });
