@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: measures the local adapter (microkernels.ts), then runs each workload ×
- * batch in a fresh process (workload-process.ts; `--one-process` runs them all here),
+ * `npm run bench`: runs each workload × batch in a fresh process (workload-process.ts;
+ * `--one-process` runs them all here), then measures the local adapter (microkernels.ts),
  * prints the table and writes bench/results/latest.json and latest.md (quick runs:
  * quick.json and quick.md), keeping the peers' rows from an earlier `npm run bench:peers`.
  * `--help` lists the options (cli-options.ts).
@@ -14,9 +14,11 @@ import { mergeResults, readResults, writeAtomically } from './results.js';
 async function main(): Promise<void> {
   const { options, out, oneProcess } = parseCli(process.argv.slice(2));
   const started = performance.now();
+  // The workload processes start before the microkernels lower this thread's priority
+  // (measure.ts lowerWaitingThread): a child process starts at its parent's.
   const run = oneProcess
     ? await runBenchmarks(options)
-    : assembleRun(options, await measureLocalAdapter(options), await benchWorkloadsIsolated(options));
+    : await benchWorkloadsIsolated(options).then(async (runs) => assembleRun(options, await measureLocalAdapter(options), runs));
   const results = mergeResults(readResults(out), run.header, run.rows);
   writeAtomically(out, `${JSON.stringify(results, null, 1)}\n`);
   writeAtomically(out.replace(/\.json$/, '.md'), markdownReport(results));

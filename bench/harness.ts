@@ -8,7 +8,7 @@ import { createNodeDevice } from '../src/gpu/node-device.js';
 import { compareToReference, TOLERANCE } from '../src/reference/compare.js';
 import type { Variant } from '../src/runtime/types.js';
 import { ProgramRunner } from './gpu-runner.js';
-import { measure, minTimedMsFor } from './measure.js';
+import { benchWaitingNice, measure, minTimedMsFor } from './measure.js';
 import { measureAdapter, type AdapterFigures, type MicrokernelOptions } from './microkernels.js';
 import { referenceFor } from './reference.js';
 import type { BenchHeader, BenchRow } from './results.js';
@@ -35,7 +35,7 @@ export interface BenchRun {
   readonly rows: readonly BenchRow[];
 }
 
-export const METHOD = 'median of reps calls (on full shapes more, until they add up to 1 s, at most 200) after warm-up; resident inputs uploaded once, per-call inputs uploaded each call; '
+export const METHOD = 'median of reps calls (on full shapes more, until they add up to 1 s, at most 200) after warm-up (then the main thread runs at nice waitingNice); resident inputs uploaded once, per-call inputs uploaded each call; '
   + 'wall = upload + dispatch + read-back (f16 decode not timed); kernel = GPU timestamps from the first pass begin to the last pass end; '
   + 'relErr = relative L2 error against a float64 reference on the f32 inputs (f16 includes input rounding)';
 
@@ -74,7 +74,7 @@ async function benchCell(
     throw error;
   }
   try {
-    const m = await measure(() => runner.runOnce(), { ...options, minTimedMs: minTimedMsFor(workload.shapes) });
+    const m = await measure(() => runner.runOnce(), { ...options, minTimedMs: minTimedMsFor(workload.shapes), waitingNice: benchWaitingNice() });
     const comparison = compareToReference(runner.output(), expected, variant);
     return {
       ...baseRow(workload, system.name, variant),
@@ -158,6 +158,7 @@ export function assembleRun(options: BenchOptions, measured: AdapterMeasurement,
     method: METHOD,
     warmup: options.warmup,
     reps: options.reps,
+    waitingNice: benchWaitingNice(),
     referenceSeconds: runs.referenceSeconds,
   };
   return { header, rows: runs.rows.map((row) => withRoofline(row, figures)) };
@@ -165,9 +166,11 @@ export function assembleRun(options: BenchOptions, measured: AdapterMeasurement,
 
 /** The whole benchmark in this process: the adapter's microkernels, then every workload on one device. */
 export async function runBenchmarks(options: BenchOptions): Promise<BenchRun> {
-  const measured = await measureLocalAdapter(options);
+  // The workloads' device first: its adapter threads are started before the microkernels
+  // lower this thread's priority (lowerWaitingThread), which threads started later inherit.
   const gpu = await createNodeDevice();
   try {
+    const measured = await measureLocalAdapter(options);
     return assembleRun(options, measured, await benchWorkloads(gpu.device, options));
   } finally {
     gpu.destroy();

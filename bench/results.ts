@@ -56,6 +56,8 @@ export interface BenchHeader {
   readonly method: string;
   readonly warmup: number;
   readonly reps: number;
+  /** Nice value of each measuring process's main thread once set up (measure.ts lowerWaitingThread); absent in older runs: 0. */
+  readonly waitingNice?: number;
   /** Seconds the float64 reference took per workload (0 = read from bench/.cache). */
   readonly referenceSeconds: Readonly<Record<string, number>>;
 }

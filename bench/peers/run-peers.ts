@@ -19,6 +19,7 @@ import type { Variant } from '../../src/runtime/types.js';
 import { childFailed, runChild } from '../child.js';
 import { failedRow, METHOD } from '../harness.js';
 import { FULL_MICROKERNELS, measureAdapter, QUICK_MICROKERNELS } from '../microkernels.js';
+import { benchWaitingNice } from '../measure.js';
 import { referenceFor } from '../reference.js';
 import { markdownReport, textTable } from '../report.js';
 import { mergeResults, readResults, RESULTS_DIR, writeAtomically, type BenchHeader, type BenchRow } from '../results.js';
@@ -49,7 +50,7 @@ async function adapterHeader(previous: BenchHeader | undefined, quick: boolean):
     const figures = await measureAdapter(gpu.device, quick ? QUICK_MICROKERNELS : FULL_MICROKERNELS);
     return {
       date: new Date().toISOString(), adapter: gpu.adapterInfo, node: process.version, timestamps: gpu.device.features.has('timestamp-query'),
-      copyGBps: figures.copyGBps, fmaGflops: figures.fmaGflops, microkernels: figures.runs, method: METHOD, warmup: 0, reps: 0, referenceSeconds: {},
+      copyGBps: figures.copyGBps, fmaGflops: figures.fmaGflops, microkernels: figures.runs, method: METHOD, warmup: 0, reps: 0, waitingNice: benchWaitingNice(), referenceSeconds: {},
     };
   } finally {
     gpu.destroy();
@@ -90,7 +91,6 @@ async function main(): Promise<void> {
     }
   }
   const previous = readResults(out);
-  const header = await adapterHeader(previous?.header, quick);
   const scratch = mkdtempSync(join(tmpdir(), 'mugraph-peers-'));
   const rows: BenchRow[] = [];
   const peerFailures: { system: string; error: string }[] = [];
@@ -114,6 +114,8 @@ async function main(): Promise<void> {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+  // After the peer processes: measuring lowers this thread's priority (measure.ts), and a child starts at its parent's.
+  const header = await adapterHeader(previous?.header, quick);
   const results = mergeResults(previous, header, rows, peerFailures);
   writeAtomically(out, `${JSON.stringify(results, null, 1)}\n`);
   writeAtomically(out.replace(/\.json$/, '.md'), markdownReport(results));

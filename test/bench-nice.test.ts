@@ -1,0 +1,26 @@
+/**
+ * The waiting thread's priority in the timing loop (bench/measure.ts). A file of its own:
+ * vitest runs each file in a fresh process (pool: forks), and nice is per thread on Linux,
+ * so no other benchmark test has lowered this process's main thread before these run.
+ */
+import { getPriority } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { benchWaitingNice, lowerWaitingThread, measure } from '../bench/measure.js';
+
+describe('the waiting thread (bench/measure.ts)', () => {
+  it('lowers the waiting thread to waitingNice after the warm-up, never raising it', async () => {
+    const before = getPriority();
+    const seen: number[] = [];
+    await measure(async () => (seen.push(getPriority()), { wallMs: 1, kernelMs: null }), { warmup: 2, reps: 3, waitingNice: 19 });
+    expect(seen).toEqual([before, before, 19, 19, 19]);
+    expect(lowerWaitingThread(5)).toBe(19);
+  });
+
+  it('reads the nice value from MUGRAPH_BENCH_NICE: 19 by default, 0 to leave it, else an error', () => {
+    expect(benchWaitingNice({})).toBe(19);
+    expect(benchWaitingNice({ MUGRAPH_BENCH_NICE: '0' })).toBe(0);
+    expect(benchWaitingNice({ MUGRAPH_BENCH_NICE: '10' })).toBe(10);
+    expect(() => benchWaitingNice({ MUGRAPH_BENCH_NICE: '-5' })).toThrow(/MUGRAPH_BENCH_NICE must be an integer from 0 to 19, got "-5"/);
+    expect(() => benchWaitingNice({ MUGRAPH_BENCH_NICE: 'low' })).toThrow(/got "low"/);
+  });
+});
