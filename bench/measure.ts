@@ -45,11 +45,11 @@ export function benchWaitingNice(env: NodeJS.ProcessEnv = process.env): number {
  * Lowers the main thread's priority to `nice` (never raises it). dawn.node waits for a
  * mapAsync by polling on the main thread (a setImmediate loop around ProcessEvents), which
  * on a 2-core host with a CPU adapter (lavapipe) takes a core's worth of time from the
- * adapter's worker threads: perf showed the main thread at 80-87% of a core and the two
+ * adapter's worker threads: perf showed the main thread at 79-87% of a core and the two
  * workers at 38-46% each during a kernel. On Linux a nice value belongs to one thread, so
  * this leaves the adapter's threads (created with the device, before) at theirs, and they
- * get the cores while the main thread only polls. Measured here: the copy and FMA
- * microkernels ran 1.6-2.0x faster at 19 than at 0 (alternated in one process); peer
+ * get the cores while the main thread only polls. Measured here: the FMA microkernel ran
+ * 1.6-1.7x faster at 19 than at 0 and the copy 1.1-2.0x (alternated in one process); peer
  * processes run back to back at 0 and 19 were not slowed (onnxruntime-webgpu rmsnorm b8 f16
  * 404 / 282 ms at 0, 281 / 329 at 19; jax-js rmsnorm b1 f32 43 / 45 at 0, 26 / 40 at 19).
  * Where the main thread has work while the adapter runs, it waits for a core. Returns the
