@@ -7,6 +7,7 @@
  * whose kernel takes 2.4 ms (ntrans b8, f32) ranged from 4.5 to 25 ms, and a median of 10
  * moved by 1.5x between runs (jax-js on ntrans b8, f16).
  */
+import { execFileSync } from 'node:child_process';
 import { getPriority, loadavg, setPriority } from 'node:os';
 import type { Shapes } from './workloads.js';
 
@@ -24,20 +25,24 @@ export interface MeasureOptions {
   readonly reps: number;
   /** Go on past `reps` until the timed calls add up to this (at most MAX_CALLS); 0 by default. */
   readonly minTimedMs?: number;
-  /** After the warm-up, lower the waiting thread's priority to this nice value (lowerWaitingThread); none by default. */
-  readonly waitingNice?: number;
+  /** After the warm-up, lower the waiting thread's priority to this (lowerWaitingThread); none by default. */
+  readonly waitingNice?: WaitingPriority;
 }
 
+/** A nice value (0-19), or 'idle': nice 19 and the SCHED_IDLE policy. */
+export type WaitingPriority = number | 'idle';
+
 /**
- * The nice value the benchmark processes give their main thread once set up:
- * MUGRAPH_BENCH_NICE (0 leaves it alone), 19 by default. The environment reaches every
- * process of a run (workload processes, peer processes) alike.
+ * The priority the benchmark processes give their main thread once set up:
+ * MUGRAPH_BENCH_NICE, a nice value (0 leaves it alone) or `idle`; 19 by default. The
+ * environment reaches every process of a run (workload processes, peer processes) alike.
  */
-export function benchWaitingNice(env: NodeJS.ProcessEnv = process.env): number {
+export function benchWaitingNice(env: NodeJS.ProcessEnv = process.env): WaitingPriority {
   const text = env.MUGRAPH_BENCH_NICE;
   if (text === undefined || text === '') return 19;
+  if (text === 'idle') return 'idle';
   const nice = Number(text);
-  if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new Error(`bench: MUGRAPH_BENCH_NICE must be an integer from 0 to 19, got "${text}"`);
+  if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new Error(`bench: MUGRAPH_BENCH_NICE must be an integer from 0 to 19 or "idle", got "${text}"`);
   return nice;
 }
 
@@ -52,12 +57,25 @@ export function benchWaitingNice(env: NodeJS.ProcessEnv = process.env): number {
  * 1.6-1.7x faster at 19 than at 0 and the copy 1.1-2.0x (alternated in one process); peer
  * processes run back to back at 0 and 19 were not slowed (onnxruntime-webgpu rmsnorm b8 f16
  * 404 / 282 ms at 0, 281 / 329 at 19; jax-js rmsnorm b1 f32 43 / 45 at 0, 26 / 40 at 19).
- * Where the main thread has work while the adapter runs, it waits for a core. Returns the
- * nice value now in effect.
+ * Where the main thread has work while the adapter runs, it waits for a core.
+ *
+ * A nice value leaves where a woken thread is placed alone: a core running the polling
+ * thread is not idle, so both workers may wake on the other one (lora b1 hand kernel at
+ * 19: 2.16-5.24 ms, median 3.4). 'idle' adds the SCHED_IDLE policy (`chrt`,
+ * util-linux), for which the scheduler counts the core as idle: 1.84-3.54 ms, median 2.4
+ * (ten processes each, alternated). Returns the nice value now in effect.
  */
-export function lowerWaitingThread(nice: number): number {
-  const current = getPriority();
-  if (nice > current) setPriority(nice);
+export function lowerWaitingThread(priority: WaitingPriority): number {
+  const nice = priority === 'idle' ? 19 : priority;
+  if (nice > getPriority()) setPriority(nice);
+  // On Linux a pid names a thread, and process.pid is the main thread's.
+  if (priority === 'idle') {
+    try {
+      execFileSync('chrt', ['--idle', '--pid', '0', String(process.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (error) {
+      throw new Error(`bench: MUGRAPH_BENCH_NICE=idle sets SCHED_IDLE with chrt (util-linux), which failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   return getPriority();
 }
 

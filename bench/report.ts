@@ -91,7 +91,7 @@ export function markdownReport(results: BenchResults): string {
     '',
     `- Adapter: ${h.adapter}; Node ${h.node}; ${h.date}; timestamp queries: ${h.timestamps ? 'yes' : 'no'}.`,
     `- Adapter figures (best of the microkernels, over the runs merged here): copy **${h.copyGBps.toFixed(2)} GB/s** (read + write), FMA **${h.fmaGflops.toFixed(1)} GFLOP/s**.`,
-    `- Method: ${h.method}; ${h.warmup} warm-up and ${h.reps} timed calls per cell; main thread at nice ${h.waitingNice ?? 0} while timed.`,
+    `- Method: ${h.method}; ${h.warmup} warm-up and ${h.reps} timed calls per cell; main thread at ${h.waitingNice === 'idle' ? 'SCHED_IDLE' : `nice ${h.waitingNice ?? 0}`} while timed.`,
     '- Roofline: max(minimal bytes / copy bandwidth, FLOPs / FMA rate); "roofline %" = roofline time / measured time '
       + '(kernel time for in-process systems, wall time for peers, which have no timestamps).',
     '- "load": the host\'s 1-minute load average when the cell finished; above the core count, other work shared the cores and times are inflated.',

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import type { Variant } from '../src/runtime/types.js';
 import type { MicrokernelResult } from './microkernels.js';
+import type { WaitingPriority } from './measure.js';
 import { REPO_ROOT, WORKLOAD_NAMES, type Shapes } from './workloads.js';
 
 export interface BenchRow {
@@ -56,8 +57,8 @@ export interface BenchHeader {
   readonly method: string;
   readonly warmup: number;
   readonly reps: number;
-  /** Nice value of each measuring process's main thread once set up (measure.ts lowerWaitingThread); absent in older runs: 0. */
-  readonly waitingNice?: number;
+  /** Priority of each measuring process's main thread once set up (measure.ts lowerWaitingThread); absent in older runs: 0. */
+  readonly waitingNice?: WaitingPriority;
   /** Seconds the float64 reference took per workload (0 = read from bench/.cache). */
   readonly referenceSeconds: Readonly<Record<string, number>>;
 }

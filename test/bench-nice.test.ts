@@ -3,6 +3,7 @@
  * vitest runs each file in a fresh process (pool: forks), and nice is per thread on Linux,
  * so no other benchmark test has lowered this process's main thread before these run.
  */
+import { execFileSync } from 'node:child_process';
 import { getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { benchWaitingNice, lowerWaitingThread, measure } from '../bench/measure.js';
@@ -20,7 +21,15 @@ describe('the waiting thread (bench/measure.ts)', () => {
     expect(benchWaitingNice({})).toBe(19);
     expect(benchWaitingNice({ MUGRAPH_BENCH_NICE: '0' })).toBe(0);
     expect(benchWaitingNice({ MUGRAPH_BENCH_NICE: '10' })).toBe(10);
-    expect(() => benchWaitingNice({ MUGRAPH_BENCH_NICE: '-5' })).toThrow(/MUGRAPH_BENCH_NICE must be an integer from 0 to 19, got "-5"/);
+    expect(benchWaitingNice({ MUGRAPH_BENCH_NICE: 'idle' })).toBe('idle');
+    expect(() => benchWaitingNice({ MUGRAPH_BENCH_NICE: '-5' })).toThrow(/MUGRAPH_BENCH_NICE must be an integer from 0 to 19 or "idle", got "-5"/);
     expect(() => benchWaitingNice({ MUGRAPH_BENCH_NICE: 'low' })).toThrow(/got "low"/);
+  });
+
+  it("'idle' also puts the main thread under SCHED_IDLE (Linux, chrt)", () => {
+    const policy = () => execFileSync('chrt', ['--pid', String(process.pid)], { encoding: 'utf8' });
+    expect(policy()).not.toMatch(/SCHED_IDLE/);
+    expect(lowerWaitingThread('idle')).toBe(19);
+    expect(policy()).toMatch(/SCHED_IDLE/);
   });
 });
