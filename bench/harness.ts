@@ -35,7 +35,7 @@ export interface BenchRun {
   readonly rows: readonly BenchRow[];
 }
 
-export const METHOD = 'median of reps calls (on full shapes more, until they add up to 1 s, at most 200) after warm-up (then the main thread runs at nice waitingNice); resident inputs uploaded once, per-call inputs uploaded each call; '
+export const METHOD = 'median of reps calls (on full shapes more, until they add up to 1 s, at most 200) after warm-up (then the main thread is lowered to waitingNice: a nice value, or idle = SCHED_IDLE); resident inputs uploaded once, per-call inputs uploaded each call; '
   + 'wall = upload + dispatch + read-back (f16 decode not timed); kernel = GPU timestamps from the first pass begin to the last pass end; '
   + 'relErr = relative L2 error against a float64 reference on the f32 inputs (f16 includes input rounding)';
 

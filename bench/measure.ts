@@ -34,12 +34,13 @@ export type WaitingPriority = number | 'idle';
 
 /**
  * The priority the benchmark processes give their main thread once set up:
- * MUGRAPH_BENCH_NICE, a nice value (0 leaves it alone) or `idle`; 19 by default. The
- * environment reaches every process of a run (workload processes, peer processes) alike.
+ * MUGRAPH_BENCH_NICE, a nice value (0 leaves it alone) or `idle`; by default `idle` on
+ * Linux and 0 elsewhere (where a nice value is the whole process's). The environment
+ * reaches every process of a run (workload processes, peer processes) alike.
  */
-export function benchWaitingNice(env: NodeJS.ProcessEnv = process.env): WaitingPriority {
+export function benchWaitingNice(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): WaitingPriority {
   const text = env.MUGRAPH_BENCH_NICE;
-  if (text === undefined || text === '') return 19;
+  if (text === undefined || text === '') return platform === 'linux' ? 'idle' : 0;
   if (text === 'idle') return 'idle';
   const nice = Number(text);
   if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new Error(`bench: MUGRAPH_BENCH_NICE must be an integer from 0 to 19 or "idle", got "${text}"`);
@@ -63,7 +64,8 @@ export function benchWaitingNice(env: NodeJS.ProcessEnv = process.env): WaitingP
  * thread is not idle, so both workers may wake on the other one (lora b1 hand kernel at
  * 19: 2.16-5.24 ms, median 3.4). 'idle' adds the SCHED_IDLE policy (`chrt`,
  * util-linux), for which the scheduler counts the core as idle: 1.84-3.54 ms, median 2.4
- * (ten processes each, alternated). Returns the nice value now in effect.
+ * (ten processes each, alternated); between two full runs a cell's time then moved by
+ * 1.07x at the median (1.26x at 19). Returns the nice value now in effect.
  */
 export function lowerWaitingThread(priority: WaitingPriority): number {
   const nice = priority === 'idle' ? 19 : priority;
@@ -73,7 +75,7 @@ export function lowerWaitingThread(priority: WaitingPriority): number {
     try {
       execFileSync('chrt', ['--idle', '--pid', '0', String(process.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (error) {
-      throw new Error(`bench: MUGRAPH_BENCH_NICE=idle sets SCHED_IDLE with chrt (util-linux), which failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`bench: MUGRAPH_BENCH_NICE=idle (the default on Linux) sets SCHED_IDLE with chrt (util-linux), which failed; MUGRAPH_BENCH_NICE=19 does without: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   return getPriority();

@@ -17,8 +17,10 @@ describe('the waiting thread (bench/measure.ts)', () => {
     expect(lowerWaitingThread(5)).toBe(19);
   });
 
-  it('reads the nice value from MUGRAPH_BENCH_NICE: 19 by default, 0 to leave it, else an error', () => {
-    expect(benchWaitingNice({})).toBe(19);
+  it("reads the priority from MUGRAPH_BENCH_NICE: 'idle' by default on Linux (0 elsewhere), a nice value, else an error", () => {
+    expect(benchWaitingNice({}, 'linux')).toBe('idle');
+    expect(benchWaitingNice({}, 'darwin')).toBe(0);
+    expect(benchWaitingNice({ MUGRAPH_BENCH_NICE: '19' })).toBe(19);
     expect(benchWaitingNice({ MUGRAPH_BENCH_NICE: '0' })).toBe(0);
     expect(benchWaitingNice({ MUGRAPH_BENCH_NICE: '10' })).toBe(10);
     expect(benchWaitingNice({ MUGRAPH_BENCH_NICE: 'idle' })).toBe('idle');
