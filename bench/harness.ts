@@ -8,7 +8,7 @@ import { createNodeDevice } from '../src/gpu/node-device.js';
 import { compareToReference, TOLERANCE } from '../src/reference/compare.js';
 import type { Variant } from '../src/runtime/types.js';
 import { ProgramRunner } from './gpu-runner.js';
-import { benchWaitingNice, measure, minTimedMsFor } from './measure.js';
+import { benchWaitingPriority, measure, minTimedMsFor } from './measure.js';
 import { measureAdapter, type AdapterFigures, type MicrokernelOptions } from './microkernels.js';
 import { referenceFor } from './reference.js';
 import type { BenchHeader, BenchRow } from './results.js';
@@ -74,7 +74,7 @@ async function benchCell(
     throw error;
   }
   try {
-    const m = await measure(() => runner.runOnce(), { ...options, minTimedMs: minTimedMsFor(workload.shapes), waitingNice: benchWaitingNice() });
+    const m = await measure(() => runner.runOnce(), { ...options, minTimedMs: minTimedMsFor(workload.shapes), waitingPriority: benchWaitingPriority() });
     const comparison = compareToReference(runner.output(), expected, variant);
     return {
       ...baseRow(workload, system.name, variant),
@@ -158,7 +158,7 @@ export function assembleRun(options: BenchOptions, measured: AdapterMeasurement,
     method: METHOD,
     warmup: options.warmup,
     reps: options.reps,
-    waitingNice: benchWaitingNice(),
+    waitingNice: benchWaitingPriority(),
     referenceSeconds: runs.referenceSeconds,
   };
   return { header, rows: runs.rows.map((row) => withRoofline(row, figures)) };

@@ -20,7 +20,7 @@ import { loadCompiled } from '../src/runtime/index.js';
 import type { Variant } from '../src/runtime/types.js';
 import { parseVariant } from './cli-options.js';
 import { type EncodableProgram, ProgramRunner } from './gpu-runner.js';
-import { benchWaitingNice, lowerWaitingThread, median } from './measure.js';
+import { benchWaitingPriority, lowerWaitingThread, median } from './measure.js';
 import { referenceFor } from './reference.js';
 import { loadWorkload, parseWorkloadName, type Shapes } from './workloads.js';
 
@@ -94,7 +94,7 @@ export async function interleave(options: InterleaveOptions): Promise<Interleave
       await runner.runOnce();
       comparisons.push(compareToReference(runner.output(), expected, options.variant));
     }
-    lowerWaitingThread(benchWaitingNice());
+    lowerWaitingThread(benchWaitingPriority());
     const times = programs.map((): number[] => []);
     const walls = programs.map((): number[] => []);
     for (let round = 0; round < options.reps; round++) {

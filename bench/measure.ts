@@ -26,7 +26,7 @@ export interface MeasureOptions {
   /** Go on past `reps` until the timed calls add up to this (at most MAX_CALLS); 0 by default. */
   readonly minTimedMs?: number;
   /** After the warm-up, lower the waiting thread's priority to this (lowerWaitingThread); none by default. */
-  readonly waitingNice?: WaitingPriority;
+  readonly waitingPriority?: WaitingPriority;
 }
 
 /** A nice value (0-19), or 'idle': nice 19 and the SCHED_IDLE policy. */
@@ -38,7 +38,7 @@ export type WaitingPriority = number | 'idle';
  * Linux and 0 elsewhere (where a nice value is the whole process's). The environment
  * reaches every process of a run (workload processes, peer processes) alike.
  */
-export function benchWaitingNice(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): WaitingPriority {
+export function benchWaitingPriority(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): WaitingPriority {
   const text = env.MUGRAPH_BENCH_NICE;
   if (text === undefined || text === '') return platform === 'linux' ? 'idle' : 0;
   if (text === 'idle') return 'idle';
@@ -105,7 +105,7 @@ export function median(values: readonly number[]): number {
 export async function measure(call: () => Promise<CallTimes>, options: MeasureOptions): Promise<Measurement> {
   for (let i = 0; i < options.warmup; i++) await call();
   // After the warm-up: threads a peer starts on its first calls are created at the usual priority.
-  if (options.waitingNice !== undefined) lowerWaitingThread(options.waitingNice);
+  if (options.waitingPriority !== undefined) lowerWaitingThread(options.waitingPriority);
   const walls: number[] = [];
   const kernels: number[] = [];
   let timed = 0;

@@ -5,7 +5,7 @@
  * Kernel time comes from timestamp queries where the adapter has them, else wall time
  * around the submission.
  */
-import { benchWaitingNice, measure, type CallTimes } from './measure.js';
+import { benchWaitingPriority, measure, type CallTimes } from './measure.js';
 
 export interface MicrokernelResult {
   readonly kernel: 'copy' | 'fma';
@@ -114,7 +114,7 @@ async function timeDispatch(
     const wallMs = performance.now() - start;
     return { wallMs, kernelMs: begin! > 0n && end! > begin! ? Number(end! - begin!) / 1e6 : null };
   };
-  const m = await measure(call, { warmup: 1, reps, waitingNice: benchWaitingNice() });
+  const m = await measure(call, { warmup: 1, reps, waitingPriority: benchWaitingPriority() });
   querySet?.destroy();
   resolve?.destroy();
   readBack?.destroy();

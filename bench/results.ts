@@ -57,7 +57,7 @@ export interface BenchHeader {
   readonly method: string;
   readonly warmup: number;
   readonly reps: number;
-  /** Priority of each measuring process's main thread once set up (measure.ts lowerWaitingThread); absent in older runs: 0. */
+  /** Priority of each measuring process's main thread once set up, a nice value or 'idle' (measure.ts lowerWaitingThread); absent in older runs: 0. */
   readonly waitingNice?: WaitingPriority;
   /** Seconds the float64 reference took per workload (0 = read from bench/.cache). */
   readonly referenceSeconds: Readonly<Record<string, number>>;

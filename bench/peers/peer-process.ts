@@ -10,7 +10,7 @@ import { compareToReference } from '../../src/reference/compare.js';
 import { decodeF16 } from '../../src/runtime/f16.js';
 import type { Variant } from '../../src/runtime/types.js';
 import { baseRow, failedRow } from '../harness.js';
-import { benchWaitingNice, measure, minTimedMsFor, timeWall } from '../measure.js';
+import { benchWaitingPriority, measure, minTimedMsFor, timeWall } from '../measure.js';
 import { referenceFor } from '../reference.js';
 import type { BenchRow } from '../results.js';
 import { loadWorkload, parseWorkloadName, type BenchWorkload, type Shapes } from '../workloads.js';
@@ -21,7 +21,7 @@ async function benchPeer(peer: PeerSystem, workload: BenchWorkload, variant: Var
   const run = await peer.prepare(workload, variant);
   try {
     let last: Float32Array | Uint16Array | undefined;
-    const m = await measure(() => timeWall(async () => { last = await run.runOnce(); }), { warmup, reps, minTimedMs: minTimedMsFor(workload.shapes), waitingNice: benchWaitingNice() });
+    const m = await measure(() => timeWall(async () => { last = await run.runOnce(); }), { warmup, reps, minTimedMs: minTimedMsFor(workload.shapes), waitingPriority: benchWaitingPriority() });
     const actual = last instanceof Float32Array ? last : decodeF16(last!);
     const expected = referenceFor(workload).outputs[workload.program.outputs[0]!.name]!;
     const comparison = compareToReference(actual, expected, variant);

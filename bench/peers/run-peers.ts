@@ -19,7 +19,7 @@ import type { Variant } from '../../src/runtime/types.js';
 import { childFailed, runChild } from '../child.js';
 import { failedRow, METHOD } from '../harness.js';
 import { FULL_MICROKERNELS, measureAdapter, QUICK_MICROKERNELS } from '../microkernels.js';
-import { benchWaitingNice } from '../measure.js';
+import { benchWaitingPriority } from '../measure.js';
 import { referenceFor } from '../reference.js';
 import { markdownReport, textTable } from '../report.js';
 import { mergeResults, readResults, RESULTS_DIR, writeAtomically, type BenchHeader, type BenchRow } from '../results.js';
@@ -50,7 +50,7 @@ async function adapterHeader(previous: BenchHeader | undefined, quick: boolean):
     const figures = await measureAdapter(gpu.device, quick ? QUICK_MICROKERNELS : FULL_MICROKERNELS);
     return {
       date: new Date().toISOString(), adapter: gpu.adapterInfo, node: process.version, timestamps: gpu.device.features.has('timestamp-query'),
-      copyGBps: figures.copyGBps, fmaGflops: figures.fmaGflops, microkernels: figures.runs, method: METHOD, warmup: 0, reps: 0, waitingNice: benchWaitingNice(), referenceSeconds: {},
+      copyGBps: figures.copyGBps, fmaGflops: figures.fmaGflops, microkernels: figures.runs, method: METHOD, warmup: 0, reps: 0, waitingNice: benchWaitingPriority(), referenceSeconds: {},
     };
   } finally {
     gpu.destroy();
