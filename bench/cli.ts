@@ -6,7 +6,7 @@
  * `--help` lists the options (cli-options.ts).
  */
 import { parseCli } from './cli-options.js';
-import { assembleRun, measureLocalAdapter, runBenchmarks } from './harness.js';
+import { assembleRun, measureLocalAdapter, runBenchmarks, type BenchRun } from './harness.js';
 import { benchWorkloadsIsolated } from './isolated.js';
 import { markdownReport, textTable } from './report.js';
 import { mergeResults, readResults, writeAtomically } from './results.js';
@@ -16,9 +16,12 @@ async function main(): Promise<void> {
   const started = performance.now();
   // The workload processes start before the microkernels lower this thread's priority
   // (measure.ts lowerWaitingThread): a child process starts at its parent's.
-  const run = oneProcess
-    ? await runBenchmarks(options)
-    : await benchWorkloadsIsolated(options).then(async (runs) => assembleRun(options, await measureLocalAdapter(options), runs));
+  let run: BenchRun;
+  if (oneProcess) run = await runBenchmarks(options);
+  else {
+    const runs = await benchWorkloadsIsolated(options);
+    run = assembleRun(options, await measureLocalAdapter(options), runs);
+  }
   const results = mergeResults(readResults(out), run.header, run.rows);
   writeAtomically(out, `${JSON.stringify(results, null, 1)}\n`);
   writeAtomically(out.replace(/\.json$/, '.md'), markdownReport(results));

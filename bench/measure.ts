@@ -47,6 +47,9 @@ export function benchWaitingPriority(env: NodeJS.ProcessEnv = process.env, platf
   return nice;
 }
 
+/** Whether lowerWaitingThread has put this process's main thread under SCHED_IDLE. */
+let idlePolicySet = false;
+
 /**
  * Lowers the main thread's priority to `nice` (never raises it). dawn.node waits for a
  * mapAsync by polling on the main thread (a setImmediate loop around ProcessEvents), which
@@ -70,13 +73,15 @@ export function benchWaitingPriority(env: NodeJS.ProcessEnv = process.env, platf
 export function lowerWaitingThread(priority: WaitingPriority): number {
   const nice = priority === 'idle' ? 19 : priority;
   if (nice > getPriority()) setPriority(nice);
-  // On Linux a pid names a thread, and process.pid is the main thread's.
-  if (priority === 'idle') {
+  // On Linux a pid names a thread, and process.pid is the main thread's. Once set, the
+  // policy stays (leaving it needs privilege), so later calls start no chrt.
+  if (priority === 'idle' && !idlePolicySet) {
     try {
       execFileSync('chrt', ['--idle', '--pid', '0', String(process.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (error) {
       throw new Error(`bench: MUGRAPH_BENCH_NICE=idle (the default on Linux) sets SCHED_IDLE with chrt (util-linux), which failed; MUGRAPH_BENCH_NICE=19 does without: ${error instanceof Error ? error.message : String(error)}`);
     }
+    idlePolicySet = true;
   }
   return getPriority();
 }
