@@ -25,7 +25,7 @@ import { referenceFor } from './reference.js';
 import { loadWorkload, parseWorkloadName, type Shapes } from './workloads.js';
 
 export const INTERLEAVE_USAGE = `usage: npm run bench:interleave -- --workload <name> [--batch 1] [--variant f16] [--reps 10] [--small] <override>...
-  each <override> is a JSON object of fields of the fixture's shape (e.g. '{"inner": 256}'); '{}' is the fixture as it is`;
+  each <override> is a JSON object of fields of the fixture's shape (e.g. '{"inner": 256}', '{"streamOperands": false}'); '{}' is the fixture as it is`;
 
 export interface InterleaveOptions {
   readonly workload: string;
@@ -34,11 +34,11 @@ export interface InterleaveOptions {
   readonly reps: number;
   /** The small twin's shape instead of the full one (tests). */
   readonly shapes: Shapes;
-  readonly overrides: readonly Readonly<Record<string, number>>[];
+  readonly overrides: readonly Readonly<ShapeOverride>[];
 }
 
 export interface InterleaveResult {
-  readonly override: Readonly<Record<string, number>>;
+  readonly override: Readonly<ShapeOverride>;
   /** Median kernel time (GPU timestamps), else wall time. */
   readonly medianMs: number;
   /** Median wall time: upload of the per-call inputs, dispatch, read-back. */
@@ -49,13 +49,18 @@ export interface InterleaveResult {
   readonly pass: boolean;
 }
 
-/** `base` with the fields of `override`, each of which must be a numeric field of `base`. */
+/** Fields of a fixture's shape to replace: numbers (tile sizes) and switches. */
+export type ShapeOverride = Record<string, number | boolean>;
+
+/** `base` with the fields of `override`, each of which must be a numeric or boolean field of `base`, given a value of its type. */
 export function applyOverride(base: object, override: unknown, where: string): object {
   if (typeof override !== 'object' || override === null || Array.isArray(override)) throw new Error(`${where}: an override is a JSON object, got ${JSON.stringify(override)}`);
   const fields = base as Record<string, unknown>;
   for (const [key, value] of Object.entries(override)) {
-    if (typeof fields[key] !== 'number') throw new Error(`${where}: no numeric field "${key}" (fields: ${Object.keys(fields).join(', ')})`);
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`${where}: "${key}" must be a number, got ${JSON.stringify(value)}`);
+    const type = typeof fields[key];
+    if (type !== 'number' && type !== 'boolean') throw new Error(`${where}: no numeric or boolean field "${key}" (fields: ${Object.keys(fields).join(', ')})`);
+    if (type === 'number' && (typeof value !== 'number' || !Number.isFinite(value))) throw new Error(`${where}: "${key}" must be a number, got ${JSON.stringify(value)}`);
+    if (type === 'boolean' && typeof value !== 'boolean') throw new Error(`${where}: "${key}" must be true or false, got ${JSON.stringify(value)}`);
   }
   return { ...base, ...override };
 }
@@ -137,7 +142,7 @@ export function parseInterleaveCli(argv: readonly string[]): InterleaveOptions |
   if (positionals.length < 2) throw new Error(`bench:interleave: give at least two configurations to compare\n${INTERLEAVE_USAGE}`);
   const overrides = positionals.map((text, i) => {
     try {
-      return JSON.parse(text) as Record<string, number>;
+      return JSON.parse(text) as ShapeOverride;
     } catch {
       throw new Error(`bench:interleave: configuration ${i + 1} is not JSON: ${text}`);
     }

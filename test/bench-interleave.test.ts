@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyOverride, interleave, parseInterleaveCli } from '../bench/interleave.js';
+import { gatedMlp } from '../fixtures/ugraphs/gated-mlp.js';
 import { ntrans } from '../fixtures/ugraphs/ntrans.js';
 
 describe('bench:interleave command line', () => {
@@ -28,9 +29,15 @@ describe('shape overrides', () => {
   it('replace numeric fields of the fixture shape and name the field they cannot set', () => {
     const base = ntrans.fullShape(1);
     expect(applyOverride(base, { statsTile: 512 }, 'here')).toEqual({ ...base, statsTile: 512 });
-    expect(() => applyOverride(base, { tile: 512 }, 'here')).toThrow(/here: no numeric field "tile" \(fields: rows, width, statsTile, outputTile\)/);
+    expect(() => applyOverride(base, { tile: 512 }, 'here')).toThrow(/here: no numeric or boolean field "tile" \(fields: rows, width, statsTile, outputTile\)/);
     expect(() => applyOverride(base, { statsTile: '512' }, 'here')).toThrow(/"statsTile" must be a number/);
     expect(() => applyOverride(base, [1], 'here')).toThrow(/an override is a JSON object/);
+  });
+
+  it('switch boolean fields, given true or false', () => {
+    const base = gatedMlp.fullShape(8);
+    expect(applyOverride(base, { streamOperands: false }, 'here')).toEqual({ ...base, streamOperands: false });
+    expect(() => applyOverride(base, { streamOperands: 0 }, 'here')).toThrow(/"streamOperands" must be true or false, got 0/);
   });
 });
 

@@ -15,7 +15,8 @@
  *   read it, directly or through inline elementwise epilogue ops at its own shape (each
  *   invocation saves its register tile; the accumulator never reaches workgroup memory);
  * - 'direct': an iterator tile that no reader re-reads, loop-variant, in a one-iteration
- *   loop, or read only by ops computed once before the loop (streamed from storage);
+ *   loop, or read only by ops computed once before the loop (streamed from storage); with
+ *   the thread config's streamOperands, matmuls' re-reads count as reads from storage too;
  * - 'split': a concat along the contracted dimension of the matmuls that read it (and
  *   nothing else): a matmul over a K-concat is the sum of the matmuls over its parts, so
  *   the K loop runs over each part in turn and the concat is never materialized; its parts
@@ -171,7 +172,7 @@ function readsOnce(block: BlockGraph, thread: ThreadConfig, r: number, id: numbe
   if (r < 0) return true;
   const op = block.tensors[r]!.op!;
   if (op.op === 'concat') return false;
-  if (op.op !== 'matmul') return true;
+  if (op.op !== 'matmul' || thread.streamOperands === true) return true;
   const [a, b] = op.inputs as [number, number];
   const [m, n] = block.tensors[r]!.shape.slice(-2) as [number, number];
   const { rows, cols } = registerTile(thread, m, n);

@@ -32,6 +32,15 @@ export interface ThreadConfig {
    * SUBGROUP_BROADCAST_LANES dividing invocations; needs subgroups at least that wide.
    */
   readonly kLanes?: number;
+  /**
+   * Input tiles that matmuls re-read (A rows every column group reads, B columns every row
+   * group reads) are read by each invocation straight from storage instead of being staged
+   * in workgroup memory each iteration, so the K loop needs no barrier. Present only when
+   * set. On lavapipe a barrier in the loop splits it into coroutine steps, and the register
+   * tiles live in the coroutine's frame in memory between them (each FMA then loads, blends
+   * and stores its accumulator there); on a GPU staging is what saves the re-reads.
+   */
+  readonly streamOperands?: true;
 }
 
 /** K steps per subgroup-broadcast load: lanes 0..7 of every subgroup each read one. */
@@ -48,7 +57,7 @@ const VECTOR_WIDTHS: readonly unknown[] = [1, 2, 4];
 
 /** Checks a thread config; missing fields take the defaults. */
 export function parseThreadConfig(raw: unknown, where: string): ThreadConfig {
-  const r = expectRecord(raw ?? {}, where, ['invocations', 'registerTile', 'vectorWidth', 'subgroupBroadcast', 'kLanes']);
+  const r = expectRecord(raw ?? {}, where, ['invocations', 'registerTile', 'vectorWidth', 'subgroupBroadcast', 'kLanes', 'streamOperands']);
   const d = DEFAULT_THREAD_CONFIG;
   const invocations = expectInteger(r.invocations ?? d.invocations, where, 'invocations', 1);
   const tile = r.registerTile ?? d.registerTile;
@@ -68,6 +77,8 @@ export function parseThreadConfig(raw: unknown, where: string): ThreadConfig {
   if ((kLanes & (kLanes - 1)) !== 0 || invocations % kLanes !== 0) {
     fail(where, `kLanes must be a power of two dividing invocations (${invocations}), got ${kLanes}`);
   }
+  const stream = r.streamOperands ?? false;
+  if (typeof stream !== 'boolean') fail(where, `streamOperands must be true or false, got ${JSON.stringify(stream)}`);
   const registerTile = Object.freeze([rows, columns] as const);
   return Object.freeze({
     invocations,
@@ -75,11 +86,13 @@ export function parseThreadConfig(raw: unknown, where: string): ThreadConfig {
     vectorWidth,
     ...(broadcast ? { subgroupBroadcast: true as const } : {}),
     ...(kLanes > 1 ? { kLanes } : {}),
+    ...(stream ? { streamOperands: true as const } : {}),
   });
 }
 
 export function formatThreadConfig(config: ThreadConfig): string {
   const broadcast = config.subgroupBroadcast ? ' subgroupBroadcast' : '';
   const kLanes = config.kLanes ? ` kLanes=${config.kLanes}` : '';
-  return `invocations=${config.invocations} registerTile=${config.registerTile.join('x')} vectorWidth=${config.vectorWidth}${broadcast}${kLanes}`;
+  const stream = config.streamOperands ? ' streamOperands' : '';
+  return `invocations=${config.invocations} registerTile=${config.registerTile.join('x')} vectorWidth=${config.vectorWidth}${broadcast}${kLanes}${stream}`;
 }

@@ -112,6 +112,8 @@ describe('block-graph construction errors', () => {
       .toBe('kLanes must be a power of two dividing invocations (12), got 8');
     expect(errorOf(() => g.customKernel({ grid: 1, thread: { kLanes: 16 } }, (b) => { b.output(b.accumSum(b.input(x))); })).detail)
       .toMatch(/kLanes/);
+    expect(errorOf(() => g.customKernel({ grid: 1, thread: { streamOperands: 'yes' as unknown as true } }, (b) => { b.output(b.accumSum(b.input(x))); })).detail)
+      .toBe('streamOperands must be true or false, got "yes"');
   });
 });
 

@@ -110,11 +110,11 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
   ];
   let header = kernelHeader(variant, bindings);
   if (subgroups.minSize > 0) header = header.startsWith('enable f16;') ? header.replace('enable f16;', 'enable f16;\nenable subgroups;') : `enable subgroups;\n\n${header}`;
+  // A kernel that never touches workgroup memory declares none.
+  const declaration = body.includes('wg[') ? `${workgroup.declaration(plan.workgroupElements)}\n\n` : '';
   const wgsl = `${header}
 
-${workgroup.declaration(plan.workgroupElements)}
-
-@compute @workgroup_size(${thread.invocations})
+${declaration}@compute @workgroup_size(${thread.invocations})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32${subgroups.laneId ? ', @builtin(subgroup_invocation_id) sgid: u32' : ''}) {
 ${body}
 }
@@ -196,8 +196,11 @@ function emitKernelBody(
   }
 
   // Without workgroup writes in the loop, iterations need no barrier between them; one
-  // after the loop still orders the loop's reads before the epilogue's writes.
+  // after the loop still orders the loop's reads of hoisted tiles before the epilogue's
+  // writes. A loop that touches no workgroup memory needs neither: on lavapipe any barrier
+  // makes the shader a coroutine, and the register tiles live across it in memory.
   const loopWrites = loopWritesWorkgroup(plan, bodyOps);
+  const loopReads = loopWrites || hoistedTiles.length + hoistedOps.length > 0;
   const beforeLoop = code.length;
   let loopDoesWork = false;
   code.block(`for (var it = 0u; it < ${u32(block.forloopRange)}; it++)`, () => {
@@ -221,7 +224,7 @@ function emitKernelBody(
   });
   // A loop left with nothing to do (its one-iteration sums are read as their inputs) goes.
   if (!loopDoesWork) code.truncate(beforeLoop);
-  else if (!loopWrites) code.barrier();
+  else if (!loopWrites && loopReads) code.barrier();
   emitKLaneReduction(ctx);
 
   if ([...plan.fusedMatmul.keys()].some((acc) => plan.storage[acc]!.kind !== 'registers')) {
