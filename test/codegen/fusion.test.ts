@@ -71,17 +71,17 @@ describe('elementwise results with several readers, and row sums', () => {
 });
 
 /**
- * Y = X·W, X (8, 32) staged per K tile of 16 and re-read by every column tile of W (32, n);
+ * Y = X·W, X (m, 32) staged per K tile of 16 and re-read by every column tile of W (32, n);
  * register tiles of `rows` x `registerColumns`, optionally sharing A by subgroup broadcast.
  */
-function stagedMatmul(name: string, registerColumns: number, options: { n?: number; rows?: number; broadcast?: boolean; kLanes?: number } = {}) {
-  const { n = 16, rows = 8, broadcast = false, kLanes = 1 } = options;
-  const program = buildProgram(name, (g) => ({ y: g.matmul(g.input('x', [8, 32]), g.input('w', [32, n])) }));
+function stagedMatmul(name: string, registerColumns: number, options: { m?: number; n?: number; rows?: number; broadcast?: boolean; kLanes?: number } = {}) {
+  const { m = 8, n = 16, rows = 8, broadcast = false, kLanes = 1 } = options;
+  const program = buildProgram(name, (g) => ({ y: g.matmul(g.input('x', [m, 32]), g.input('w', [32, n])) }));
   const g = new KernelGraphBuilder({ target: withSubgroups(webgpuDefaults, 8) });
-  const x = g.input('x', [8, 32]);
+  const x = g.input('x', [m, 32]);
   const w = g.input('w', [32, n]);
   const thread = {
-    invocations: kLanes * (8 / rows) * (n / registerColumns),
+    invocations: kLanes * (m / rows) * (n / registerColumns),
     registerTile: [rows, registerColumns] as [number, number],
     vectorWidth: 4 as const,
     ...(broadcast ? { subgroupBroadcast: true as const } : {}),
@@ -116,16 +116,32 @@ describe('matmul A operands in workgroup memory', () => {
 });
 
 describe('matmul A operands shared by subgroup broadcast', () => {
-  it('are read 8 K steps per load, one per lane, and broadcast; the program then requires subgroups', async () => {
+  it('are read a row per lane, 4 K steps per iteration, and broadcast; the program then requires subgroups', async () => {
     // 8 x 8 register tiles spanning all rows of X, 8 invocations over W's 64 columns.
     const { program, graph, compiled, wgsl } = stagedMatmul('broadcast_a', 8, { n: 64, broadcast: true });
     expect(wgsl).toMatch(/^enable subgroups;/);
     expect(wgsl).toContain('@builtin(subgroup_invocation_id) sgid: u32');
-    expect(wgsl).toContain('for (var k0 = 0u; k0 < 16u; k0 += 8u)');
-    expect(count(wgsl, 'let al')).toBe(8);
-    expect(count(wgsl, 'subgroupBroadcast(')).toBe(8 * 2 * 8);
+    expect(wgsl).toContain('for (var k0 = 0u; k0 < 16u; k0 += 4u)');
+    // One group of 8 rows, a load per K step: lane l reads row l.
+    expect(count(wgsl, 'let al')).toBe(4);
+    expect(wgsl).toMatch(/let al0_3 = wg\[[^\]]*r0 \+ \(sgid % 8u\)[^\]]*k0 \+ 3u/);
+    // 8 rows x 2 vec4 columns x 4 steps, row i taken from lane i.
+    expect(count(wgsl, 'subgroupBroadcast(')).toBe(8 * 2 * 4);
+    expect(wgsl).toContain('subgroupBroadcast(al0_2, 5u)');
     expect(compiled.requires).toEqual({ features: ['subgroups'], subgroupMinSize: 8 });
     await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 15 });
+  });
+
+  it('are read a K step per lane, 8 steps per iteration, when the rows are fewer than 8', async () => {
+    // X (4, 32): 4 x 8 register tiles spanning its rows, 8 invocations over W's 64 columns.
+    const { program, graph, compiled, wgsl } = stagedMatmul('broadcast_k', 8, { m: 4, rows: 4, n: 64, broadcast: true });
+    expect(wgsl).toContain('for (var k0 = 0u; k0 < 16u; k0 += 8u)');
+    // A load per row: lane l reads K step k0 + l.
+    expect(count(wgsl, 'let al')).toBe(4);
+    expect(wgsl).toMatch(/let al3 = wg\[[^\]]*k0 \+ \(sgid % 8u\)/);
+    expect(count(wgsl, 'subgroupBroadcast(')).toBe(4 * 2 * 8);
+    expect(wgsl).toContain('subgroupBroadcast(al3, 5u)');
+    await expectGpuMatches(gpu().device, program, compiled, 'f32', { graph, seed: 19 });
   });
 
   it('fall back to per-invocation reads when the register tile does not span every row', async () => {
