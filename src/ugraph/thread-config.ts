@@ -16,8 +16,9 @@ export interface ThreadConfig {
   readonly vectorWidth: 1 | 2 | 4;
   /**
    * Matmul A operands that every invocation reads alike (the register tile spans all rows)
-   * are read SUBGROUP_BROADCAST_LANES K steps per load, one per subgroup lane, and shared by
-   * subgroupBroadcast instead of each invocation reading workgroup memory. Present only when
+   * are read once per subgroup, lanes 0..SUBGROUP_BROADCAST_LANES-1 each reading a different
+   * row (or K step), and shared by subgroupBroadcast instead of each invocation reading
+   * them (codegen/ugraph/emit-matmul.ts). Present only when
    * set (so graphs without it keep their JSON and hash); needs invocations in multiples of
    * SUBGROUP_BROADCAST_LANES and a target with subgroups at least that wide (so that lanes
    * 0..7 of every subgroup exist; subgroups are assumed to be filled in order, as GPUs and
@@ -43,7 +44,7 @@ export interface ThreadConfig {
   readonly streamOperands?: true;
 }
 
-/** K steps per subgroup-broadcast load: lanes 0..7 of every subgroup each read one. */
+/** Lanes of every subgroup that read a broadcast A operand, one row or K step each (lanes 0..7). */
 export const SUBGROUP_BROADCAST_LANES = 8;
 
 /** Mirage's block size (128 threads), scalar code: valid everywhere and easy to read. */

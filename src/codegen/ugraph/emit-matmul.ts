@@ -3,10 +3,10 @@
  * rows x cols outputs (vec4 row vectors where the thread config allows) and runs the K
  * loop over its A and B operands. A is read from workgroup memory (or storage), the same
  * element by every invocation whose tile has that row; with the thread config's
- * subgroupBroadcast, A rows that every invocation reads are instead read
- * SUBGROUP_BROADCAST_LANES K steps per load, one per subgroup lane, and handed to all
- * lanes by subgroupBroadcast. Measured on lavapipe, whose shared-memory reads in loops run
- * one lane at a time: gqa's split-KV kernel ~1.5x faster (74.7 -> 50.5 ms median at b = 1).
+ * subgroupBroadcast, A rows that every invocation reads are instead read once per subgroup,
+ * each lane reading a different row (or K step), and handed to all lanes by
+ * subgroupBroadcast. Measured on lavapipe, whose shared-memory reads in loops run one lane
+ * at a time: gqa's split-KV kernel ~1.5x faster (74.7 -> 50.5 ms median at b = 1).
  * With kLanes, the lanes sharing a register tile split its K steps (emit-accum.ts sums
  * their partial tiles): rmsnorm b = 1 ~2.5x faster, its W reads spread over 8 rows at once.
  */
@@ -195,6 +195,15 @@ function bOperandLoads(
 }
 
 /**
+ * K steps per iteration when broadcast A rows lie across lanes: every step's B vectors are
+ * live at once, and past a few they spill. Kernel time on lavapipe, 2 steps against 4 (the
+ * two builds' programs alternated in one process, f16 / f32): gated_mlp b1 0.58x / 0.58x,
+ * b8 0.81x / 0.86x, lora b8 0.58x / 0.82x, gqa b1 1.02x / 0.77x, rmsnorm b8 0.93x / 1.10x;
+ * 8 steps ran gated_mlp b1 f32 3.0x slower than 2, and 1 step 0.85-1.32x of 2.
+ */
+const ROW_BROADCAST_STEPS = 2;
+
+/**
  * How the lanes of a subgroup share the reads of A: across rows, where the tile's rows come
  * in whole groups of SUBGROUP_BROADCAST_LANES, ROW_BROADCAST_STEPS K steps per iteration;
  * else across K, SUBGROUP_BROADCAST_LANES steps per iteration; undefined where the K range
@@ -224,14 +233,6 @@ interface BroadcastKLoop {
 }
 
 /**
- * K steps per iteration when broadcast A rows lie across lanes. Measured on lavapipe
- * (rmsnorm b = 8, 16 x 16 register tiles, kernel time against 1, 2, 4, 8, 16 steps): 2
- * steps 0.73x of K across lanes' time, 4 steps 0.63x, 8 and 16 steps 0.93x (the B vectors
- * of every step are live at once, and spill).
- */
-const ROW_BROADCAST_STEPS = 4;
-
-/**
  * The K loop with A shared by subgroup broadcast: lane l of each subgroup reads one A
  * element per load, and every lane takes the values it needs from the lane that read them
  * (subgroupBroadcast); each accumulator takes an iteration's steps as one FMA chain (one
@@ -239,8 +240,9 @@ const ROW_BROADCAST_STEPS = 4;
  * rows come in whole groups of SUBGROUP_BROADCAST_LANES, the lanes read rows
  * (A[group·8 + l, k] for each of ROW_BROADCAST_STEPS steps); else they read K steps
  * (A[row, k0 + l] for every row, 8 steps per iteration). Both read rows / 8 elements per
- * lane and step, but across rows the iteration is shorter (fewer B vectors live), which
- * measured ~0.8x the kernel time on lavapipe (rmsnorm b = 8).
+ * lane and step, but across rows the iteration is shorter (fewer B vectors live): against
+ * K across lanes, kernel time 0.79-0.90x for gqa and qknorm, 0.68x for rmsnorm b8 (with 4
+ * steps per iteration).
  */
 function emitBroadcastKLoop(ctx: EmitContext, loop: BroadcastKLoop): void {
   const { code } = ctx;
