@@ -4,10 +4,10 @@
  */
 import type { BenchResults, BenchRow } from './results.js';
 
-const ms = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2));
+export const ms = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2));
 const sci = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toExponential(1));
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${v >= 0.1 ? (100 * v).toFixed(0) : (100 * v).toPrecision(2)}%`);
-const batchLabel = (r: BenchRow) => (r.shapes === 'small' ? 'small' : String(r.batch));
+export const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${v >= 0.1 ? (100 * v).toFixed(0) : (100 * v).toPrecision(2)}%`);
+export const batchLabel = (r: BenchRow) => (r.shapes === 'small' ? 'small' : String(r.batch));
 
 const LONG_COLUMNS: readonly [string, (r: BenchRow) => string][] = [
   ['workload', (r) => r.workload],
@@ -31,7 +31,7 @@ export function textTable(rows: readonly BenchRow[]): string {
   return cells.map((c) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-function markdownTable(head: readonly string[], body: readonly (readonly string[])[]): string {
+export function markdownTable(head: readonly string[], body: readonly (readonly string[])[]): string {
   const line = (c: readonly string[]) => `| ${c.map((v) => v.replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...body.map(line)].join('\n');
 }
@@ -63,7 +63,7 @@ function timesTable(rows: readonly BenchRow[]): string {
 }
 
 /** Systems shown for scale only (not WebGPU): left out of "fastest". */
-const ANCHORS = new Set(['onnxruntime-cpu']);
+export const ANCHORS = new Set(['onnxruntime-cpu']);
 
 /** Per system: wall time over the fastest WebGPU system's wall time, and roofline time over its median. */
 function ratiosTable(rows: readonly BenchRow[]): string {
