@@ -51,6 +51,9 @@ export function targetProblems(graph: KernelGraph, target: TargetProfile = webgp
     if (node.thread.subgroupBroadcast && (target.subgroupMinSize ?? 0) < SUBGROUP_BROADCAST_LANES) {
       report(`${where} > thread`, `subgroupBroadcast needs subgroups of at least ${SUBGROUP_BROADCAST_LANES} invocations; the target has ${has}`);
     }
+    if (node.thread.subgroupRowSums && (target.subgroupMinSize ?? 0) < SUBGROUP_BROADCAST_LANES) {
+      report(`${where} > thread`, `subgroupRowSums needs subgroups of at least ${SUBGROUP_BROADCAST_LANES} invocations; the target has ${has}`);
+    }
     if (node.thread.kLanes !== undefined && (target.subgroupMinSize ?? 0) < node.thread.kLanes) {
       report(`${where} > thread`, `kLanes ${node.thread.kLanes} needs subgroups of at least ${node.thread.kLanes} invocations; the target has ${has}`);
     }

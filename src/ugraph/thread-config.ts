@@ -42,6 +42,15 @@ export interface ThreadConfig {
    * and stores its accumulator there); on a GPU staging is what saves the re-reads.
    */
   readonly streamOperands?: true;
+  /**
+   * Row sums accumulated in registers (unrescaled sumLastDim) are combined across the lanes
+   * of a row by a subgroupShuffleXor butterfly within clusters of up to
+   * SUBGROUP_BROADCAST_LANES consecutive lanes, instead of a tree in workgroup memory with a
+   * barrier per level (codegen/ugraph/emit-row-sums.ts); rows wider than a cluster pass the
+   * clusters' totals through workgroup memory once. Present only when set; needs a target
+   * with subgroups at least SUBGROUP_BROADCAST_LANES wide.
+   */
+  readonly subgroupRowSums?: true;
 }
 
 /** Lanes of every subgroup that read a broadcast A operand, one row or K step each (lanes 0..7). */
@@ -58,7 +67,7 @@ const VECTOR_WIDTHS: readonly unknown[] = [1, 2, 4];
 
 /** Checks a thread config; missing fields take the defaults. */
 export function parseThreadConfig(raw: unknown, where: string): ThreadConfig {
-  const r = expectRecord(raw ?? {}, where, ['invocations', 'registerTile', 'vectorWidth', 'subgroupBroadcast', 'kLanes', 'streamOperands']);
+  const r = expectRecord(raw ?? {}, where, ['invocations', 'registerTile', 'vectorWidth', 'subgroupBroadcast', 'kLanes', 'streamOperands', 'subgroupRowSums']);
   const d = DEFAULT_THREAD_CONFIG;
   const invocations = expectInteger(r.invocations ?? d.invocations, where, 'invocations', 1);
   const tile = r.registerTile ?? d.registerTile;
@@ -80,6 +89,8 @@ export function parseThreadConfig(raw: unknown, where: string): ThreadConfig {
   }
   const stream = r.streamOperands ?? false;
   if (typeof stream !== 'boolean') fail(where, `streamOperands must be true or false, got ${JSON.stringify(stream)}`);
+  const rowSums = r.subgroupRowSums ?? false;
+  if (typeof rowSums !== 'boolean') fail(where, `subgroupRowSums must be true or false, got ${JSON.stringify(rowSums)}`);
   const registerTile = Object.freeze([rows, columns] as const);
   return Object.freeze({
     invocations,
@@ -88,6 +99,7 @@ export function parseThreadConfig(raw: unknown, where: string): ThreadConfig {
     ...(broadcast ? { subgroupBroadcast: true as const } : {}),
     ...(kLanes > 1 ? { kLanes } : {}),
     ...(stream ? { streamOperands: true as const } : {}),
+    ...(rowSums ? { subgroupRowSums: true as const } : {}),
   });
 }
 
@@ -95,5 +107,6 @@ export function formatThreadConfig(config: ThreadConfig): string {
   const broadcast = config.subgroupBroadcast ? ' subgroupBroadcast' : '';
   const kLanes = config.kLanes ? ` kLanes=${config.kLanes}` : '';
   const stream = config.streamOperands ? ' streamOperands' : '';
-  return `invocations=${config.invocations} registerTile=${config.registerTile.join('x')} vectorWidth=${config.vectorWidth}${broadcast}${kLanes}${stream}`;
+  const rowSums = config.subgroupRowSums ? ' subgroupRowSums' : '';
+  return `invocations=${config.invocations} registerTile=${config.registerTile.join('x')} vectorWidth=${config.vectorWidth}${broadcast}${kLanes}${stream}${rowSums}`;
 }

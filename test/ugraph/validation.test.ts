@@ -114,6 +114,8 @@ describe('block-graph construction errors', () => {
       .toMatch(/kLanes/);
     expect(errorOf(() => g.customKernel({ grid: 1, thread: { streamOperands: 'yes' as unknown as true } }, (b) => { b.output(b.accumSum(b.input(x))); })).detail)
       .toBe('streamOperands must be true or false, got "yes"');
+    expect(errorOf(() => g.customKernel({ grid: 1, thread: { subgroupRowSums: 1 as unknown as true } }, (b) => { b.output(b.accumSum(b.input(x))); })).detail)
+      .toBe('subgroupRowSums must be true or false, got 1');
   });
 });
 
@@ -198,6 +200,11 @@ describe('target validation', () => {
     kLanes.output('y', kLanes.customKernel({ grid: 1, thread: { invocations: 8, kLanes: 4 } }, (b) => { b.output(b.accumSum(b.input(x))); })[0]!);
     expect(errorOf(() => kLanes.build()).message)
       .toBe('node 0 (custom) > thread: kLanes 4 needs subgroups of at least 4 invocations; the target has no subgroups (target webgpu-defaults)');
+    const rowSums = new KernelGraphBuilder({ target: withSubgroups(webgpuDefaults, 4) });
+    const r = rowSums.input('r', [4, 8]);
+    rowSums.output('s', rowSums.customKernel({ grid: 1, thread: { invocations: 8, subgroupRowSums: true } }, (b) => { b.output(b.accumSumLastDim(b.input(r))); })[0]!);
+    expect(errorOf(() => rowSums.build()).message)
+      .toBe('node 0 (custom) > thread: subgroupRowSums needs subgroups of at least 8 invocations; the target has subgroups of at least 4 (target webgpu-defaults+subgroups4)');
     const graph = build(profileFromLimits({}, ['subgroups'], 'lavapipe', 8));
     expect(graph.customKernels[0]!.node.thread).toEqual({ invocations: 8, registerTile: [8, 8], vectorWidth: 4, subgroupBroadcast: true });
     // The flag is left out of the JSON of graphs without it, so their hashes stay as they were.

@@ -9,6 +9,7 @@
  */
 import type { AccumSpec } from '../../ugraph/block-ops.js';
 import { registerRowSumCandidates } from '../../ugraph/memory.js';
+import { SUBGROUP_BROADCAST_LANES } from '../../ugraph/thread-config.js';
 import { u32 } from '../wgsl/common.js';
 import { coordinates } from './access.js';
 import { type EmitContext, floorPowerOfTwo } from './emit-ops.js';
@@ -115,6 +116,10 @@ export function emitRowSumFlush(ctx: EmitContext): void {
       continue;
     }
     const at = (k: number, i: string) => ctx.workgroup.element(`${u32(plan.scratchBase! + k * plan.thread.invocations)} + ${i}`);
+    if (plan.thread.subgroupRowSums) {
+      flushBySubgroups(ctx, group, total, at, write);
+      continue;
+    }
     group.forEach((sum, k) => code.line(`${at(k, 'lid')} = ${total(sum.id)};`));
     code.barrier();
     for (let stride = lanes / 2; stride >= 1; stride /= 2) {
@@ -127,4 +132,39 @@ export function emitRowSumFlush(ctx: EmitContext): void {
     // Before the epilogue reads the slots, or the next group reuses the scratch.
     code.barrier();
   }
+}
+
+/**
+ * The thread config's subgroupRowSums: a subgroupShuffleXor butterfly leaves each cluster's
+ * total (up to SUBGROUP_BROADCAST_LANES consecutive lanes, inside one subgroup since
+ * subgroups fill in order) in all of its lanes, with no barrier; where a row spans several
+ * clusters, their totals meet in scratch memory once and the row's first lane adds them in
+ * order. Called in uniform control flow (after the loop), as subgroup operations require.
+ */
+function flushBySubgroups(
+  ctx: EmitContext, group: readonly RowSum[], total: (id: number) => string,
+  at: (k: number, i: string) => string, write: (value: (k: number) => string) => void,
+): void {
+  const { code } = ctx;
+  const { lanes } = group[0]!;
+  const cluster = Math.min(lanes, SUBGROUP_BROADCAST_LANES);
+  ctx.subgroups.minSize = Math.max(ctx.subgroups.minSize, cluster);
+  const lane = (id: number) => `lanesum${id}`;
+  for (const { id } of group) code.line(`var ${lane(id)} = ${total(id)};`);
+  for (let mask = cluster / 2; mask >= 1; mask /= 2) {
+    for (const { id } of group) code.line(`${lane(id)} += subgroupShuffleXor(${lane(id)}, ${u32(mask)});`);
+  }
+  if (cluster < lanes) {
+    code.block(`if (lid % ${u32(cluster)} == 0u)`, () => {
+      group.forEach(({ id }, k) => code.line(`${at(k, `lid / ${u32(cluster)}`)} = ${lane(id)};`));
+    });
+    code.barrier();
+    // The writing lane is its row's first (lid % lanes == 0): its clusters' totals start at lid / cluster.
+    const clusters = Array.from({ length: lanes / cluster }, (_, j) => j);
+    write((k) => clusters.map((j) => at(k, `lid / ${u32(cluster)} + ${u32(j)}`)).reduce((a, b) => `(${a} + ${b})`));
+  } else {
+    write((k) => lane(group[k]!.id));
+  }
+  // Before the epilogue reads the slots, or the next group reuses the scratch.
+  code.barrier();
 }
