@@ -98,6 +98,54 @@ describe('encode()', () => {
     [x, b, y, s, read].forEach((buffer) => buffer.destroy());
     loaded.destroy();
   });
+
+  it('reuses its bind groups while the caller passes the same buffers, and binds new ones when they change', async () => {
+    const { device } = gpu();
+    let created = 0;
+    // The device as the loader sees it, counting the bind groups it creates.
+    const counting = new Proxy(device, {
+      get(target, prop) {
+        if (prop === 'createBindGroup') return (descriptor: GPUBindGroupDescriptor) => (created++, target.createBindGroup(descriptor));
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const compiled = lowerPerOperator(half);
+    const loaded = await loadCompiled(compiled, counting);
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const make = (values: ArrayLike<number>) => {
+      const buffer = device.createBuffer({ size: bufferByteSize('f16', values.length, 'f16'), usage });
+      device.queue.writeBuffer(buffer, 0, new Uint16Array([...encodeF16(values), ...(values.length % 2 ? [0] : [])]));
+      return buffer;
+    };
+    const x2Values = Array.from(inputs.x, (v) => -v);
+    const [x, x2, b] = [make(inputs.x), make(x2Values), make(inputs.b)];
+    const [y, s] = [make(new Float32Array(15)), make(new Float32Array(5))];
+    const yOf = async (xBuffer: GPUBuffer) => {
+      const read = device.createBuffer({ size: y.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const encoder = device.createCommandEncoder();
+      loaded.encode(encoder, { x: xBuffer, b }, { y, s });
+      encoder.copyBufferToBuffer(y, 0, read, 0, y.size);
+      device.queue.submit([encoder.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      const got = Array.from(new Uint16Array(read.getMappedRange().slice(0), 0, 15));
+      read.destroy();
+      return got;
+    };
+    // 2x + b, exact in f16 for these values.
+    const expected = (xValues: ArrayLike<number>) => Array.from(encodeF16(Array.from(xValues, (v, i) => 2 * v + inputs.b[i % 5]!)));
+    expect(await yOf(x)).toEqual(expected(inputs.x));
+    const perCall = created;
+    expect(perCall).toBe(compiled.dispatches.length);
+    expect(await yOf(x)).toEqual(expected(inputs.x));
+    expect(created).toBe(perCall);
+    // Another input buffer: new groups, and the result follows it.
+    expect(await yOf(x2)).toEqual(expected(x2Values));
+    expect(created).toBe(2 * perCall);
+    expect(await yOf(x)).toEqual(expected(inputs.x));
+    [x, x2, b, y, s].forEach((buffer) => buffer.destroy());
+    loaded.destroy();
+  });
 });
 
 describe('shader compile errors', () => {
