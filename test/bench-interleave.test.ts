@@ -29,7 +29,7 @@ describe('shape overrides', () => {
   it('replace numeric fields of the fixture shape and name the field they cannot set', () => {
     const base = ntrans.fullShape(1);
     expect(applyOverride(base, { statsTile: 512 }, 'here')).toEqual({ ...base, statsTile: 512 });
-    expect(() => applyOverride(base, { tile: 512 }, 'here')).toThrow(/here: no numeric or boolean field "tile" \(fields: rows, width, statsTile, outputTile\)/);
+    expect(() => applyOverride(base, { tile: 512 }, 'here')).toThrow(/here: no numeric or boolean field "tile" \(fields: rows, width, statsTile, outputTile, subgroupRowSums\)/);
     expect(() => applyOverride(base, { statsTile: '512' }, 'here')).toThrow(/"statsTile" must be a number/);
     expect(() => applyOverride(base, [1], 'here')).toThrow(/an override is a JSON object/);
   });
