@@ -51,6 +51,9 @@ function runCell(group: readonly BenchRow[]): RunCell | undefined {
   return { handWallMs: hand.wallMs, peer: fastest.system, peerWallMs: fastest.wallMs, ratio: fastest.wallMs / hand.wallMs, handRoofline: hand.rooflineFraction };
 }
 
+/** Whether a run's cell reaches TARGET_RATIO (a missing cell does not). */
+const meets = (cell: RunCell | undefined) => cell !== undefined && cell.ratio >= TARGET_RATIO;
+
 const groupKey = (r: BenchRow) => `${r.workload}|${batchLabel(r)}|${r.variant}`;
 
 export function compareRuns(runs: readonly { readonly label: string; readonly results: BenchResults }[]): Comparison {
@@ -65,7 +68,6 @@ export function compareRuns(runs: readonly { readonly label: string; readonly re
     const [workload, batch, variant] = key.split('|') as [string, string, string];
     return { workload, batch, variant, runs: byRun.map((groups) => runCell(groups.get(key) ?? [])) };
   });
-  const meets = (cell: RunCell | undefined) => cell !== undefined && cell.ratio >= TARGET_RATIO;
   return {
     labels: runs.map((r) => r.label),
     rows,
@@ -85,12 +87,11 @@ export function markdownComparison(c: Comparison): string {
   };
   const body = c.rows.map((row) => {
     const ratios = joined(row, (cell) => `${cell.ratio.toFixed(2)}`);
-    const allMeet = row.runs.every((cell) => cell !== undefined && cell.ratio >= TARGET_RATIO);
     return [
       row.workload, row.batch, row.variant,
       joined(row, (cell) => ms(cell.handWallMs)),
       `${joined(row, (cell) => ms(cell.peerWallMs))}${peers(row)}`,
-      allMeet ? `**${ratios}**` : ratios,
+      row.runs.every(meets) ? `**${ratios}**` : ratios,
       joined(row, (cell) => pct(cell.handRoofline)),
     ];
   });

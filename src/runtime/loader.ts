@@ -172,7 +172,8 @@ class Loaded implements LoadedProgram {
   /**
    * encode()'s bind groups for the caller's buffers of the last call: a frame loop passes the
    * same buffers every time, and creating the groups anew cost more than recording the pass
-   * (dawn.node, ntrans: ~40 µs of a ~50 µs encode).
+   * (dawn.node, ntrans, 1000 calls: 16-26 µs a call with the same buffers, 70-73 µs when they
+   * change every call).
    */
   private encodeBindGroups: { readonly buffers: readonly GPUBuffer[]; readonly groups: readonly GPUBindGroup[] } | undefined;
   private readonly external: ReadonlySet<number>;
