@@ -9,7 +9,7 @@
 import { createUnplugin, type UnpluginBuildContext, type UnpluginContext } from 'unplugin';
 import { createFilter } from 'unplugin-utils';
 import {
-  type BuildContext, buildTensorModule, createBuildContext, locateError, type MugraphOptions, resolveOptions,
+  type BuildContext, buildTensorModule, createBuildContext, jsLiteral, locateError, type MugraphOptions, resolveOptions,
   RUNTIME_ENTRY,
 } from '#mugraph/core';
 
@@ -40,7 +40,7 @@ export const unplugin = createUnplugin<MugraphOptions | undefined>((userOptions 
         ...(location ? { loc: { file: location.file, line: location.line, column: location.column - 1 } } : {}),
       });
       // Hosts whose error() records instead of throwing (esbuild, webpack): the build has failed; emit a module that says so.
-      return { code: `throw new Error(${JSON.stringify(message)});\n` };
+      return { code: `throw new Error(${jsLiteral(message)});\n` };
     }
   }
 

@@ -25,9 +25,13 @@ export interface TensorProgram {
  *   });
  */
 export function tensorProgram(name: string, define: ProgramDefinition): TensorProgram {
-  const program = buildProgram(name, define);
+  return tensorProgramOf(buildProgram(name, define));
+}
+
+/** The TensorProgram of a built program: `load()` lowers it at run time, one kernel per operator. */
+export function tensorProgramOf(program: Program): TensorProgram {
   return Object.freeze({
-    name,
+    name: program.name,
     program,
     load: (device: GPUDevice, options?: LoadOptions) => loadCompiled(lowerPerOperator(program), device, options),
   });

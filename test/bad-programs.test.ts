@@ -2,7 +2,7 @@
  * The corpus of invalid programs in test/bad-programs/: each file marks its offending line
  * with `// error: <regexp>`. Loading it must throw a ProgramError whose message matches and
  * whose site is exactly that file and line, under vitest (vite's module runner) and under
- * plain Node (the built dist/, where our own source-map reader does the mapping). Also the
+ * plain Node (the built dist/, evaluated in a worker that maps stacks itself). Also the
  * `mugraph check` CLI end to end: exit 2 with file:line on a bad program, 0 with a PASS per
  * variant on a good one, 1 when a forced zero tolerance makes the comparison fail.
  */

@@ -12,3 +12,4 @@ export { CorruptEntryError, type LockEntry, type Verification } from '../cache/e
 export { KernelStore } from '../cache/store.js';
 export { codeFrame, type LocatedError, locateError, type SourceLocation } from './diagnostics.js';
 export { RUNTIME_ENTRY, RUNTIME_SPECIFIER } from './emit.js';
+export { jsLiteral } from '../codegen/escape.js';

@@ -4,6 +4,7 @@
  * and the CLI resolve through it, so a module compiled by either gets the same cache key.
  */
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { DEFAULT_EVALUATE_TIMEOUT_MS } from '../frontend/load-module.js';
 import { type TargetProfile, webgpuDefaults } from '../ugraph/target.js';
 
 /** A pattern on absolute module ids: a RegExp, a glob string, or a list of them. */
@@ -61,6 +62,12 @@ export interface MugraphOptions {
    * @default false
    */
   artifacts?: boolean;
+  /**
+   * How long evaluating one tensor module may take, in ms: past it the evaluation (in a
+   * worker thread) is stopped and the module fails with an error, so an endless loop in a
+   * definition cannot hang the build. @default 30000
+   */
+  evaluateTimeoutMs?: number;
   /** Called once per program built, with what the lock did. @default prints compiles and rebuilds to stderr */
   onProgram?: (event: ProgramEvent) => void;
 }
@@ -95,6 +102,7 @@ export interface ResolvedOptions {
   readonly frozen: boolean;
   readonly profile: boolean;
   readonly artifacts: boolean;
+  readonly evaluateTimeoutMs: number;
   readonly onProgram: (event: ProgramEvent) => void;
 }
 
@@ -118,8 +126,15 @@ export function resolveOptions(options: MugraphOptions = {}, env: NodeJS.Process
     frozen: options.frozen ?? isCI(env),
     profile: options.profile ?? false,
     artifacts: options.artifacts ?? false,
+    evaluateTimeoutMs: resolveTimeout(options.evaluateTimeoutMs),
     onProgram: options.onProgram ?? ((event: ProgramEvent) => printProgramEvent(event, root)),
   });
+}
+
+function resolveTimeout(value: unknown): number {
+  if (value === undefined) return DEFAULT_EVALUATE_TIMEOUT_MS;
+  if (typeof value !== 'number' || !(value > 0)) throw new Error(`mugraph: evaluateTimeoutMs must be a positive number of milliseconds, got ${String(value)}`);
+  return value;
 }
 
 function resolveTargets(options: MugraphOptions): readonly TargetProfile[] {

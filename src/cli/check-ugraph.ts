@@ -47,8 +47,8 @@ export function checkUGraphFiles(files: readonly string[], options: UGraphCheckO
 
 function ugraphModules(svgDir: string | undefined): ModuleKind<LoadedUGraphExport> {
   return {
-    load: async (file) => {
-      const { file: entry, ugraphs } = await loadUGraphModule(file);
+    load: async (file, options) => {
+      const { file: entry, ugraphs } = await loadUGraphModule(file, options.evaluateTimeoutMs);
       if (svgDir === undefined) return { file: entry, entries: ugraphs };
       await mkdir(svgDir, { recursive: true });
       const entries = await Promise.all(ugraphs.map(async (u) => ({ ...u, diagram: await writeDiagram(svgDir, entry, u) })));
@@ -74,8 +74,8 @@ function ugraphModules(svgDir: string | undefined): ModuleKind<LoadedUGraphExpor
  * The μGraphs a module declares, by export name. Throws (naming the file) when it declares
  * none, or when a declared μGraph does not implement its program.
  */
-export async function loadUGraphModule(file: string): Promise<{ file: string; ugraphs: LoadedUGraphExport[] }> {
-  const { file: entry, exports } = await evaluateModule(file);
+export async function loadUGraphModule(file: string, timeoutMs?: number): Promise<{ file: string; ugraphs: LoadedUGraphExport[] }> {
+  const { file: entry, exports } = await evaluateModule(file, { timeoutMs });
   const ugraphs = Object.entries(exports).flatMap(([exportName, value]) => {
     let declared: UGraphProgram | undefined;
     try {

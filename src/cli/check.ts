@@ -25,6 +25,8 @@ export interface CheckOptions {
   readonly variants?: readonly Variant[];
   /** Overrides the pass threshold on the relative L2 error of every variant. */
   readonly tolerance?: number;
+  /** How long evaluating one module may take (ms); default the build's. */
+  readonly evaluateTimeoutMs?: number;
   readonly log: (line: string) => void;
 }
 
@@ -68,7 +70,7 @@ export interface ProgramReport {
  * does the rest the same way for every kind: the device, printing, tallies, exit code.
  */
 export interface ModuleKind<E> {
-  load(file: string): Promise<{ readonly file: string; readonly entries: readonly E[] }>;
+  load(file: string, options: CheckOptions): Promise<{ readonly file: string; readonly entries: readonly E[] }>;
   check(entry: E, device: GPUDevice, options: CheckOptions): Promise<ProgramReport>;
 }
 
@@ -80,8 +82,8 @@ export function checkFiles(files: readonly string[], options: CheckOptions): Pro
 }
 
 const tensorModules: ModuleKind<LoadedProgramExport> = {
-  load: async (file) => {
-    const loaded = await loadTensorModule(file);
+  load: async (file, options) => {
+    const loaded = await loadTensorModule(file, { timeoutMs: options.evaluateTimeoutMs });
     return { file: loaded.file, entries: loaded.programs };
   },
   check: async ({ exportName, program, value }, device, options) => {
@@ -109,7 +111,7 @@ export async function runChecks<E>(files: readonly string[], options: CheckOptio
     for (const file of files) {
       let loaded: Awaited<ReturnType<ModuleKind<E>['load']>>;
       try {
-        loaded = await kind.load(file);
+        loaded = await kind.load(file, options);
       } catch (error) {
         invalid = true;
         report(`error: ${messageOf(error)}`);

@@ -30,6 +30,7 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
     .option('--tolerance <tolerance>', 'Pass threshold on the relative L2 error, for every variant (default: 1e-2 for f16, 1e-4 for f32)')
     .option('--mugraph', 'The files declare μGraphs (ugraphProgram(program, graph) or { program, graph } exports): check each with the μGraph interpreter and on the adapter')
     .option('--svg <dir>', "With --mugraph: write each μGraph's diagram to <dir>/<module>.<export>.svg")
+    .option('--evaluate-timeout <ms>', 'Stop evaluating a module after this many milliseconds (default 30000)')
     .example('mugraph check src/model/*.tensor.ts')
     .example('mugraph check --mugraph --svg diagrams src/model/rmsnorm.ugraph.ts')
     .action(async (files: string[], flags: Record<string, unknown>) => {
@@ -37,6 +38,7 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
         seed: parseSeed(flags.seed),
         variants: parseVariants(flags.variant),
         tolerance: parseTolerance(flags.tolerance),
+        evaluateTimeoutMs: parseTimeout(flags.evaluateTimeout),
         log,
       };
       const svgDir = parseSvgDir(flags.svg, flags.mugraph === true);
@@ -47,7 +49,8 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
   const lockOptions = (command: ReturnType<typeof cli.command>) => command
     .option('--config <file>', "A module whose default export is the build plugin's options (so the keys match the build's)")
     .option('--lock-dir <dir>', 'The kernel lock directory (default: mugraph.lock)')
-    .option('--cache-dir <dir>', 'The scratch cache (default: node_modules/.cache/mugraph)');
+    .option('--cache-dir <dir>', 'The scratch cache (default: node_modules/.cache/mugraph)')
+    .option('--evaluate-timeout <ms>', 'Stop evaluating a module after this many milliseconds (default 30000)');
 
   lockOptions(cli.command('warm [...globs]', 'Compile what the kernel lock lacks for the tensor modules matched (default: every *.tensor.* file)'))
     .option('--no-check', 'Do not run new entries against the float64 reference on the local adapter')
@@ -77,6 +80,7 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
       const command = parsed.args[0];
       throw new UsageError(command === undefined ? 'missing command' : `unknown command "${command}"`);
     }
+    takeBackSwallowedArguments(cli);
     await cli.runMatchedCommand();
     return exitCode;
   } catch (error) {
@@ -86,12 +90,33 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
   }
 }
 
+/**
+ * cac hands its parser (mri) the camel-cased names of boolean options, so a dashed one
+ * (`--dry-run`) is not known as boolean and swallows the next argument as its value:
+ * `prune --dry-run 'src/**'` would set dryRun to the glob and prune for real. Every boolean
+ * option of the matched command that came back as a string is set and its string goes
+ * back to the positional arguments (globs, files: their order does not matter).
+ */
+function takeBackSwallowedArguments(cli: ReturnType<typeof cac>): void {
+  const options = cli.options as Record<string, unknown>;
+  for (const option of cli.matchedCommand?.options ?? []) {
+    const value = options[option.name];
+    if (!option.isBoolean || typeof value !== 'string') continue;
+    options[option.name] = !option.negated;
+    (cli.args as string[]).unshift(value);
+  }
+}
+
 function lockFlags(flags: Record<string, unknown>): LockCommandFlags {
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
   const config = text(flags.config);
   const lockDir = text(flags.lockDir);
   const cacheDir = text(flags.cacheDir);
-  return { ...(config ? { config } : {}), ...(lockDir ? { lockDir } : {}), ...(cacheDir ? { cacheDir } : {}) };
+  const evaluateTimeoutMs = parseTimeout(flags.evaluateTimeout);
+  return {
+    ...(config ? { config } : {}), ...(lockDir ? { lockDir } : {}), ...(cacheDir ? { cacheDir } : {}),
+    ...(evaluateTimeoutMs === undefined ? {} : { evaluateTimeoutMs }),
+  };
 }
 
 function parseSeed(value: unknown): number {
@@ -113,6 +138,13 @@ function parseSvgDir(value: unknown, mugraph: boolean): string | undefined {
   if (typeof value !== 'string' || value === '') throw new UsageError('--svg needs a directory');
   if (!mugraph) throw new UsageError('--svg needs --mugraph (it draws the μGraphs a module declares)');
   return value;
+}
+
+function parseTimeout(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Number(value);
+  if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`--evaluate-timeout must be a positive number of milliseconds, got ${String(value)}`);
+  return ms;
 }
 
 function parseTolerance(value: unknown): number | undefined {

@@ -16,6 +16,7 @@ export interface LockCommandFlags {
   readonly config?: string;
   readonly lockDir?: string;
   readonly cacheDir?: string;
+  readonly evaluateTimeoutMs?: number;
 }
 
 export async function lockCommandOptions(flags: LockCommandFlags, overrides: MugraphOptions = {}): Promise<ResolvedOptions> {
@@ -24,6 +25,7 @@ export async function lockCommandOptions(flags: LockCommandFlags, overrides: Mug
     ...fromFile,
     ...(flags.lockDir === undefined ? {} : { lockDir: flags.lockDir }),
     ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
+    ...(flags.evaluateTimeoutMs === undefined ? {} : { evaluateTimeoutMs: flags.evaluateTimeoutMs }),
     ...overrides,
   });
 }

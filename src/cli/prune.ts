@@ -1,10 +1,12 @@
 /**
  * `mugraph prune [globs]`: deletes the lock entries that no matched tensor module
- * references for any of the configured targets (default globs: every `*.tensor.*` under the current directory, so narrow
- * globs prune more). `--dry-run` lists them only. A module that fails to evaluate stops
- * the prune, since its entries would look unreferenced.
+ * references for any of the configured targets (default globs: every `*.tensor.*` under
+ * the current directory, so narrow globs prune more). It lists what it will delete before
+ * deleting anything; `--dry-run` only lists. It deletes nothing when a module fails to
+ * evaluate (its entries would look unreferenced) or when the globs match no tensor module
+ * (then every entry would look unreferenced: a mistyped glob must not empty the lock).
  *
- * Exit codes: 0 done, 2 an invalid module (nothing deleted).
+ * Exit codes: 0 done, 2 an invalid module or globs that match no module (nothing deleted).
  */
 import { programKey } from '../build/build-module.js';
 import { KernelStore } from '../cache/store.js';
@@ -30,11 +32,16 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
   const progress = createProgress(options.log);
   const referenced = new Set<string>();
   const files = await findTensorModules(resolved.root, options.globs);
+  if (files.length === 0) {
+    const globs = options.globs.length > 0 ? options.globs.map((g) => JSON.stringify(g)).join(' ') : 'the default glob';
+    options.log(`error: ${globs} matched no tensor module under ${resolved.root}; nothing pruned (every entry would look unreferenced)`);
+    return { exitCode: 2, pruned: [] };
+  }
   try {
     for (const [index, file] of files.entries()) {
       progress.status(`[${index + 1}/${files.length}] ${displayPath(resolved.root, file)}`);
       try {
-        for (const { program } of (await loadTensorModule(file)).programs) {
+        for (const { program } of (await loadTensorModule(file, { timeoutMs: resolved.evaluateTimeoutMs })).programs) {
           for (const target of resolved.targets) referenced.add(programKey(program, resolved, target));
         }
       } catch (error) {
@@ -46,10 +53,11 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
     progress.done();
   }
   const pruned = (await store.keys()).filter((key) => !referenced.has(key));
-  for (const key of pruned) {
-    if (!options.dryRun) await store.remove(key);
-    options.log(`${options.dryRun ? 'would delete' : 'deleted'} ${displayPath(resolved.root, store.fileFor(key))}`);
+  // Everything to be deleted is listed before the first deletion.
+  for (const key of pruned) options.log(`${options.dryRun ? 'would delete' : 'deleting'} ${displayPath(resolved.root, store.fileFor(key))}`);
+  if (!options.dryRun) {
+    for (const key of pruned) await store.remove(key);
   }
-  options.log(`${files.length} modules, ${referenced.size} entries referenced, ${pruned.length} ${options.dryRun ? 'unreferenced' : 'pruned'}`);
+  options.log(`${files.length} modules, ${referenced.size} entries referenced, ${pruned.length} ${options.dryRun ? 'unreferenced (dry run: nothing deleted)' : 'pruned'}`);
   return { exitCode: 0, pruned };
 }

@@ -1,7 +1,8 @@
-import { type DType, isDType } from '../ir/dtype.js';
+import { DTYPE_MAX, type DType, isDType, isFiniteIn } from '../ir/dtype.js';
 import { broadcastShapes, formatShape, normalizeDim, numel, reducedShape, type Shape, shapeProblem } from '../ir/shape.js';
 import { ProgramError } from './errors.js';
 import { captureCallSite, type CallSite } from './site.js';
+import { checkIdentifier } from './names.js';
 import { type BinaryOp, type OpAttrs, type ReduceOp, Tensor, type UnaryOp } from './tensor.js';
 
 /** A tensor operand, or a number that becomes a scalar constant of the other operand's dtype. */
@@ -31,14 +32,16 @@ export class GraphBuilder {
   /** Set once the definition has returned: later calls would not be part of the program. */
   sealed = false;
 
-  constructor(readonly programName: string) {}
+  /**
+   * @param callSite where the operator being built was called: the user's line by default;
+   *   replaying a program evaluated elsewhere (replay.ts) supplies the recorded sites.
+   */
+  constructor(readonly programName: string, private readonly callSite: () => CallSite | undefined = captureCallSite) {}
 
   input(name: string, shape: Shape, dtype: DType = 'f32'): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     this.checkOpen('input', site);
-    if (typeof name !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(name)) {
-      throw new ProgramError(`input name must be an identifier, got ${JSON.stringify(name)}`, 'input', site);
-    }
+    checkIdentifier(name, 'input name', 'input', site);
     if (this.inputs.some((t) => t.attrs.name === name)) {
       throw new ProgramError(`duplicate input name "${name}"`, 'input', site);
     }
@@ -71,9 +74,9 @@ export class GraphBuilder {
 
   /** x * c for a finite constant c. */
   scale(x: Tensor, c: number): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     this.checkTensor('scale', x, 'x', site);
-    this.checkFinite('scale', c, 'c', site, [x.shape]);
+    this.checkFinite('scale', c, 'c', site, [x.shape], x.dtype);
     return this.node('scale', { c }, [x], x.shape, x.dtype, site);
   }
 
@@ -86,7 +89,7 @@ export class GraphBuilder {
    * Both need rank >= 2; leading (batch) dimensions broadcast.
    */
   matmul(a: Tensor, b: Tensor): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     this.checkTensor('matmul', a, 'a', site);
     this.checkTensor('matmul', b, 'b', site);
     const shapes = [a.shape, b.shape];
@@ -106,7 +109,7 @@ export class GraphBuilder {
 
   /** Same elements, new shape; one dimension may be -1 (inferred). */
   reshape(x: Tensor, shape: readonly number[]): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     this.checkTensor('reshape', x, 'x', site);
     const resolved = Array.isArray(shape) ? [...shape] : shape;
     if (Array.isArray(resolved)) {
@@ -130,7 +133,7 @@ export class GraphBuilder {
 
   /** Permutes dimensions; without `perm`, swaps the last two. */
   transpose(x: Tensor, perm?: readonly number[]): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     this.checkTensor('transpose', x, 'x', site);
     const rank = x.shape.length;
     if (perm === undefined && rank < 2) throw new ProgramError('needs rank >= 2 to swap the last two dims', 'transpose', site, [x.shape]);
@@ -146,7 +149,7 @@ export class GraphBuilder {
 
   /** Joins tensors along `dim`; all other dims must match. */
   concat(xs: readonly Tensor[], dim: number): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     if (!Array.isArray(xs) || xs.length === 0) throw new ProgramError('needs a non-empty array of tensors', 'concat', site);
     xs.forEach((x, i) => this.checkTensor('concat', x, `xs[${i}]`, site));
     const shapes = xs.map((x) => x.shape);
@@ -165,12 +168,12 @@ export class GraphBuilder {
 
   /** x / sqrt(mean(x^2, dim) + eps), times `weight` when given. */
   rmsNorm(x: Tensor, options: RmsNormOptions = {}): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     this.checkTensor('rmsNorm', x, 'x', site);
     const { dim = -1, eps = 1e-6, weight } = options;
     const d = normalizeDim(dim, x.shape.length);
     if (d === undefined) throw new ProgramError(`dim ${dim} is out of range for rank ${x.shape.length}`, 'rmsNorm', site, [x.shape]);
-    this.checkFinite('rmsNorm', eps, 'eps', site, [x.shape]);
+    this.checkFinite('rmsNorm', eps, 'eps', site, [x.shape], x.dtype);
     if (eps < 0) throw new ProgramError(`eps must be >= 0, got ${eps}`, 'rmsNorm', site, [x.shape]);
     const inputs = [x];
     if (weight !== undefined) {
@@ -187,7 +190,7 @@ export class GraphBuilder {
 
   /** exp(x - max) / sum(exp(x - max)) over `dim` (default -1). */
   softmax(x: Tensor, dim = -1): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     this.checkTensor('softmax', x, 'x', site);
     const d = normalizeDim(dim, x.shape.length);
     if (d === undefined) throw new ProgramError(`dim ${dim} is out of range for rank ${x.shape.length}`, 'softmax', site, [x.shape]);
@@ -206,13 +209,13 @@ export class GraphBuilder {
   }
 
   private unary(fn: UnaryOp, x: Tensor): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     this.checkTensor(fn, x, 'x', site);
     return this.node('unary', { fn }, [x], x.shape, x.dtype, site);
   }
 
   private binary(fn: BinaryOp, a: Operand, b: Operand): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     if (typeof a === 'number' && typeof b === 'number') {
       throw new ProgramError('at least one operand must be a tensor', fn, site);
     }
@@ -227,7 +230,7 @@ export class GraphBuilder {
   }
 
   private reduce(fn: ReduceOp, x: Tensor, dim: number, options: ReduceOptions = {}): Tensor {
-    const site = captureCallSite();
+    const site = this.callSite();
     this.checkTensor(fn, x, 'x', site);
     const d = normalizeDim(dim, x.shape.length);
     if (d === undefined) throw new ProgramError(`dim ${dim} is out of range for rank ${x.shape.length}`, fn, site, [x.shape]);
@@ -240,7 +243,7 @@ export class GraphBuilder {
   /** A tensor operand as is; a number as a scalar constant with the other operand's dtype. */
   private operand(op: string, value: Operand, label: string, other: Tensor, site: CallSite | undefined): Tensor {
     if (typeof value !== 'number') return value;
-    this.checkFinite(op, value, label, site, [other.shape]);
+    this.checkFinite(op, value, label, site, [other.shape], other.dtype);
     return this.node('const', { value }, [], [], other.dtype, site);
   }
 
@@ -264,9 +267,15 @@ export class GraphBuilder {
     }
   }
 
-  private checkFinite(op: string, value: unknown, label: string, site: CallSite | undefined, shapes: Shape[]): void {
+  /** A finite number that stays finite in `dtype` (1e39 is finite in JS, infinite in f32). */
+  private checkFinite(op: string, value: unknown, label: string, site: CallSite | undefined, shapes: Shape[], dtype: DType): void {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new ProgramError(`constant ${label} must be a finite number, got ${String(value)}`, op, site, shapes);
+    }
+    if (!isFiniteIn(value, dtype)) {
+      throw new ProgramError(
+        `constant ${label} = ${value} overflows ${dtype} (largest finite ${dtype} is ${DTYPE_MAX[dtype]})`, op, site, shapes,
+      );
     }
   }
 

@@ -1,23 +1,41 @@
 /**
  * Evaluates a user's `*.tensor.ts` module (TypeScript, no build step of theirs) and
- * collects the tensor programs it exports. The module is bundled with esbuild, keeping
- * `mugraph` external and pointed at the running copy of this package so that the user's
- * programs are built by the same module instance; the bundle is written to a temporary
- * `.mjs`, imported and deleted. Errors are reported at the user's file and line: a
- * ProgramError raised inside the bundle is mapped back through the bundle's source map.
+ * collects the tensor programs it exports.
+ *
+ * Private: the module is bundled (bundle.ts) into a directory of its own (mkdtemp, removed
+ * afterwards), and every file in it still sees its real location (`import.meta.url` and
+ * the like), so nothing is read from, or left in, a shared temporary directory.
+ * Bounded: it runs in a worker thread (evaluate-worker.ts) that is terminated after
+ * `timeoutMs`, so an endless loop in a definition fails the build with an error instead of
+ * hanging it, and nothing the module scheduled runs after its answer. Checked: the programs
+ * it exports cross as data and are replayed through this thread's DSL (replay.ts).
+ *
+ * Errors name the user's file and line: the worker maps stacks through the bundle's source
+ * map, a ProgramError keeps the site the DSL recorded, and any other error is located at
+ * the innermost frame in one of the user's files; when the module imports itself in a
+ * cycle (often why a value is still undefined), the error says along which files.
  */
 import { existsSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
+import { Worker } from 'node:worker_threads';
+import { bundleModule, type ModuleBundle } from './bundle.js';
 import { isProgramError, ProgramError } from './errors.js';
 import { isProgram, type Program } from './program.js';
-import { type CallSite, formatSite, parseStack } from './site.js';
-import { type RawSourceMap, SourceMapReader } from './source-map.js';
+import { type ReplayedExport, replayError, replayExports } from './replay.js';
+import { formatSite, parseStack } from './site.js';
+import type { EvaluationMessage } from './transfer.js';
 import type { TensorProgram } from '../tensor-program.js';
+
+/** How long a module may take to evaluate unless told otherwise (MugraphOptions.evaluateTimeoutMs). */
+export const DEFAULT_EVALUATE_TIMEOUT_MS = 30_000;
+
+export interface EvaluateOptions {
+  /** Fail when evaluating the module takes longer (ms). @default DEFAULT_EVALUATE_TIMEOUT_MS */
+  readonly timeoutMs?: number | undefined;
+}
 
 export interface LoadedTensorModule {
   /** Absolute path of the module. */
@@ -28,21 +46,6 @@ export interface LoadedTensorModule {
   readonly dependencies: readonly string[];
 }
 
-/** Our running entry points: `.ts` when run from src/ (vitest), `.js` when run from dist/. */
-const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const OWN_ENTRIES: Readonly<Record<string, string>> = {
-  mugraph: new URL(`../index${OWN_EXTENSION}`, import.meta.url).href,
-  'mugraph/runtime': new URL(`../runtime/index${OWN_EXTENSION}`, import.meta.url).href,
-};
-
-/** Keeps `import ... from 'mugraph'` external, resolved to this package's running module. */
-const ownPackagePlugin: esbuild.Plugin = {
-  name: 'mugraph-self',
-  setup(build) {
-    build.onResolve({ filter: /^mugraph(\/runtime)?$/ }, (args) => ({ path: OWN_ENTRIES[args.path]!, external: true }));
-  },
-};
-
 export interface LoadedProgramExport {
   readonly exportName: string;
   readonly program: Program;
@@ -50,34 +53,52 @@ export interface LoadedProgramExport {
   readonly value: TensorProgram;
 }
 
-/** A module evaluated: its exports, whatever they are. */
+/** A module evaluated: its exports as this thread rebuilt them (replay.ts); null for exports that are not programs. */
 export interface EvaluatedModule {
   /** Absolute path of the module. */
   readonly file: string;
-  readonly exports: Readonly<Record<string, unknown>>;
+  readonly exports: Readonly<Record<string, ReplayedExport>>;
   /** Absolute paths of every source file the module imports (itself included). */
   readonly dependencies: readonly string[];
 }
 
-/** Bundles and imports `file`; errors thrown while evaluating it are located in the user's source. */
-export async function evaluateModule(file: string): Promise<EvaluatedModule> {
+/** Bundles `file` privately and evaluates it in a worker under a time limit (see the header). */
+export async function evaluateModule(file: string, options: EvaluateOptions = {}): Promise<EvaluatedModule> {
   const entry = resolve(file);
   if (!existsSync(entry)) throw new Error(`${entry}: no such file`);
-  const bundleFile = join(tmpdir(), `mugraph-${basename(entry).replace(/[^\w.-]/g, '_')}-${randomUUID()}.mjs`);
-  const { code, map, dependencies } = await bundle(entry, bundleFile);
+  const dir = await mkdtemp(join(tmpdir(), 'mugraph-evaluate-'));
   try {
-    await writeFile(bundleFile, code);
-    const exports = (await import(/* @vite-ignore */ pathToFileURL(bundleFile).href)) as Record<string, unknown>;
-    return { file: entry, exports, dependencies };
-  } catch (error) {
-    throw locateError(error, entry, bundleFile, map, dependencies);
+    const bundle = await bundleModule(entry, dir);
+    const message = await runWorker(bundle, entry, options.timeoutMs ?? DEFAULT_EVALUATE_TIMEOUT_MS);
+    if (!message.ok) throw locateError(replayError(message.error), entry, bundle);
+    return { file: entry, exports: replayExports(entry, message.exports), dependencies: bundle.dependencies };
   } finally {
-    await rm(bundleFile, { force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
-export async function loadTensorModule(file: string): Promise<LoadedTensorModule> {
-  const { file: entry, exports, dependencies } = await evaluateModule(file);
+function runWorker(bundle: ModuleBundle, entry: string, timeoutMs: number): Promise<EvaluationMessage> {
+  return new Promise((resolvePromise, reject) => {
+    // No inherited node flags (e.g. the host's --input-type): the bundle needs none.
+    const worker = new Worker(bundle.workerFile, { workerData: { moduleUrl: pathToFileURL(bundle.moduleFile).href }, execArgv: [] });
+    const settle = (settleWith: () => void) => {
+      clearTimeout(timer);
+      worker.removeAllListeners();
+      worker.on('error', () => {}); // late errors of a worker being terminated are not ours to report
+      void worker.terminate();
+      settleWith();
+    };
+    const timer = setTimeout(() => settle(() => reject(moduleError(entry,
+      `evaluating the module took longer than ${timeoutMs} ms and was stopped (an endless loop in a program definition?); `
+      + 'if it is only slow, raise the limit with the evaluateTimeoutMs option (CLI: --evaluate-timeout <ms>)'))), timeoutMs);
+    worker.once('message', (message: EvaluationMessage) => settle(() => resolvePromise(message)));
+    worker.once('error', (error) => settle(() => resolvePromise({ ok: false, error: { kind: 'error', name: error.name, message: error.message, stack: error.stack ?? '' } })));
+    worker.once('exit', (code) => settle(() => reject(moduleError(entry, `the module ended its own evaluation (exit code ${code}) before it finished`))));
+  });
+}
+
+export async function loadTensorModule(file: string, options: EvaluateOptions = {}): Promise<LoadedTensorModule> {
+  const { file: entry, exports, dependencies } = await evaluateModule(file, options);
   const programs = Object.entries(exports)
     .filter((entry): entry is [string, TensorProgram] => isTensorProgramExport(entry[1]))
     .map(([exportName, value]) => ({ exportName, program: value.program, value }));
@@ -95,69 +116,17 @@ function isTensorProgramExport(value: unknown): value is TensorProgram {
     && typeof (value as { load?: unknown }).load === 'function';
 }
 
-async function bundle(entry: string, bundleFile: string): Promise<{ code: string; map: SourceMapReader; dependencies: string[] }> {
-  const workingDir = process.cwd();
-  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
-  try {
-    result = await esbuild.build({
-      entryPoints: [entry],
-      absWorkingDir: workingDir,
-      outfile: bundleFile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      write: false,
-      metafile: true,
-      sourcemap: 'both',
-      sourcesContent: false,
-      logLevel: 'silent',
-      plugins: [ownPackagePlugin],
-    });
-  } catch (error) {
-    throw describeBuildFailure(error, entry, workingDir);
-  }
-  const code = result.outputFiles.find((f) => f.path.endsWith('.mjs'))?.text;
-  const mapText = result.outputFiles.find((f) => f.path.endsWith('.map'))?.text;
-  if (code === undefined || mapText === undefined) throw new Error(`${entry}: esbuild produced no output`);
-  const map = new SourceMapReader(JSON.parse(mapText) as RawSourceMap, dirname(bundleFile));
-  const dependencies = Object.keys(result.metafile.inputs)
-    .filter((input) => !input.includes(':')) // namespaced virtual modules are not files
-    .map((input) => resolve(workingDir, input));
-  return { code, map, dependencies };
-}
-
-/** esbuild's syntax and resolution errors, as one Error naming each file:line. */
-function describeBuildFailure(error: unknown, entry: string, workingDir: string): Error {
-  const messages = (error as Partial<esbuild.BuildFailure>).errors;
-  if (!Array.isArray(messages) || messages.length === 0) {
-    return new Error(`${entry}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-  const lines = messages.map((m) => {
-    const where = m.location ? `${resolve(workingDir, m.location.file)}:${m.location.line}:${m.location.column + 1}` : entry;
-    return `${where}: ${m.text}`;
-  });
-  return new Error(lines.join('\n'), { cause: error });
-}
-
 /**
- * Points an error thrown while evaluating the bundle at the user's source. The host may
- * already have mapped the stack (vitest, `--enable-source-maps`); then the site is left alone.
+ * Points an error raised while evaluating the module at the user's source: a ProgramError
+ * already names its site; anything else is located at the innermost frame in one of the
+ * user's files (stacks were source-mapped in the worker). A circular import is named.
  */
-function locateError(error: unknown, entry: string, bundleFile: string, map: SourceMapReader, sources: readonly string[]): unknown {
-  const toSource = (site: CallSite): CallSite | undefined =>
-    site.file === bundleFile ? map.originalPosition(site.line, site.column) : site;
-  if (isProgramError(error)) {
-    if (error.site?.file !== bundleFile) return error;
-    const mapped = toSource(error.site);
-    return mapped ? error.relocated(mapped) : error;
-  }
-  if (!(error instanceof Error)) return new Error(`${entry}: ${String(error)}`, { cause: error });
-  // Anything else the user's code threw: name the innermost frame in one of their files.
+function locateError(error: Error, entry: string, bundle: ModuleBundle): Error {
+  const cycle = bundle.cycle ? ` (note: ${bundle.cycle.map((f) => relative(process.cwd(), f)).join(' imports ')}: a circular import, so a value imported along it can still be undefined while the module evaluates)` : '';
+  if (isProgramError(error)) return cycle ? new ProgramError(`${error.detail}${cycle}`, error.op, error.site, error.shapes) : error;
   const frame = parseStack(error.stack ?? '')
-    .map(toSource)
-    .find((site) => site !== undefined && sources.includes(site.file) && !site.file.includes('/node_modules/'));
-  const located = new Error(`${frame ? formatSite(frame) : entry}: ${error.message}`, { cause: error });
+    .find((site) => bundle.dependencies.includes(site.file) && !site.file.includes('/node_modules/'));
+  const located = new Error(`${frame ? formatSite(frame) : entry}: ${error.message}${cycle}`, { cause: error });
   located.name = error.name;
   return located;
 }

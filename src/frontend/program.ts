@@ -4,6 +4,7 @@ import { formatShape, type Shape } from '../ir/shape.js';
 import { GraphBuilder } from './builder.js';
 import { ProgramError } from './errors.js';
 import { captureCallSite, type CallSite } from './site.js';
+import { checkIdentifier, checkProgramName } from './names.js';
 import { Tensor } from './tensor.js';
 
 export interface TensorSpec {
@@ -95,14 +96,16 @@ export class Program {
 
 export type ProgramDefinition = (g: GraphBuilder) => Record<string, Tensor>;
 
-/** Builds a program by running its definition once; throws ProgramError on any invalid use. */
-export function buildProgram(name: string, define: ProgramDefinition): Program {
-  const site = captureCallSite();
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new ProgramError('a program needs a non-empty name', 'program', site);
-  }
+/**
+ * Builds a program by running its definition once; throws ProgramError on any invalid use.
+ * `callSite` says where operators are called (the user's lines; replay.ts supplies recorded ones).
+ */
+export function buildProgram(name: string, define: ProgramDefinition, callSite: () => CallSite | undefined = captureCallSite): Program {
+  const site = callSite();
+  if (typeof name === 'string' && name.length === 0) throw new ProgramError('a program needs a non-empty name', 'program', site);
+  checkProgramName(name, site);
   if (typeof define !== 'function') throw new ProgramError('the definition must be a function (g) => ({ ...outputs })', 'program', site);
-  const g = new GraphBuilder(name);
+  const g = new GraphBuilder(name, callSite);
   const result: unknown = define(g);
   g.sealed = true;
   if (result === null || typeof result !== 'object' || Array.isArray(result) || result instanceof Tensor || result instanceof Promise) {
@@ -110,7 +113,10 @@ export function buildProgram(name: string, define: ProgramDefinition): Program {
   }
   const entries = Object.entries(result as Record<string, unknown>);
   if (entries.length === 0) throw new ProgramError('the definition returned no outputs', 'program', site);
-  const outputs = entries.map(([outName, value]) => ({ name: outName, tensor: g.checkOutput(outName, value, site) }));
+  const outputs = entries.map(([outName, value]) => {
+    checkIdentifier(outName, 'output name', 'program', site);
+    return { name: outName, tensor: g.checkOutput(outName, value, site) };
+  });
   if (g.inputs.length === 0) throw new ProgramError('the program has no inputs', 'program', site);
   return new Program(name, g.inputs, outputs, site);
 }

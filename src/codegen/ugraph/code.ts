@@ -3,6 +3,7 @@
  * emitter shares: "each invocation takes elements lid, lid + N, ..." and the workgroup
  * barrier. Kept apart so that the emitters read as what they compute.
  */
+import { commentText } from '../escape.js';
 import { u32 } from '../wgsl/common.js';
 
 export class Code {
@@ -23,7 +24,7 @@ export class Code {
   }
 
   comment(text: string): void {
-    this.line(`// ${text}`);
+    this.line(`// ${commentText(text)}`);
   }
 
   barrier(): void {
