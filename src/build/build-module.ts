@@ -3,10 +3,13 @@
  * exported program find its lock entry (or, unless frozen, compile and write one), then
  * regenerate the WGSL from the entry's μGraph and emit the replacement ES module.
  *
- * - A hit compiles nothing: the entry's μGraph is only code-generated again.
+ * - A hit compiles nothing: the entry is checked against the program and target
+ *   (cache/lock-hit.ts: interface, limits, and the μGraph the compiler would choose) and
+ *   its μGraph is only code-generated again.
  * - Frozen (CI): a missing entry is a MissingEntryError naming `npx mugraph warm <file>`;
- *   a corrupt one is a CorruptEntryError. Not frozen: either is (re)compiled, and a corrupt
- *   entry's replacement is reported with the reason.
+ *   a corrupt or rejected one is a CorruptEntryError naming the entry file and the same fix.
+ *   Not frozen: either is (re)compiled, and a rejected entry's replacement is reported
+ *   ('rebuilt') with the reason.
  * - The same key compiled twice at once in one process (two modules, one program) is
  *   compiled once.
  */
@@ -23,10 +26,11 @@ import { type EmittedProgram, emitModule } from './emit.js';
 import { CorruptEntryError, type LockEntry, sealEntry, type Verification } from '../cache/entry.js';
 import { cacheKey, compilerIdentity } from '../cache/key.js';
 import type { ResolvedOptions } from './options.js';
+import { checkLockHit, regenerateEntry } from '../cache/lock-hit.js';
 import { KernelStore } from '../cache/store.js';
 import { referenceCheck } from './verify.js';
 
-/** 'hit': from the lock; 'compiled': new entry; 'rebuilt': replaced a corrupt or colliding entry. */
+/** 'hit': from the lock; 'compiled': new entry; 'rebuilt': replaced a corrupt entry or one the lock-hit checks rejected. */
 export type EntryStatus = 'hit' | 'compiled' | 'rebuilt';
 
 export interface ProgramBuild {
@@ -58,8 +62,9 @@ export interface ModuleBuild {
 
 /**
  * Phases of one buildTensorModule call, in ms: evaluating the module (esbuild bundle and
- * import), the key and lock entry (hash, read, validate), regenerating WGSL from lock
- * entries, compiling missing entries (zero on a lock hit), and emitting the ES module.
+ * import), the key and lock entry (hash, read, validate, check against the program),
+ * regenerating WGSL from lock entries, compiling missing entries (zero on a lock hit), and
+ * emitting the ES module.
  * A program whose key another module is already building counts its wait under `lock`.
  */
 export interface BuildTimings {
@@ -143,7 +148,7 @@ export function createBuildContext(options: ResolvedOptions): BuildContext {
 
 export async function buildTensorModule(file: string, context: BuildContext): Promise<ModuleBuild> {
   const start = performance.now();
-  const loaded = await loadTensorModule(file);
+  const loaded = await loadTensorModule(file, { timeoutMs: context.options.evaluateTimeoutMs });
   const evaluated = performance.now();
   const clock: PhaseClock = { lock: 0, regenerate: 0, compile: 0 };
   const programs: ProgramBuild[] = [];
@@ -199,11 +204,9 @@ async function lookupOrCompile(
   try {
     const stored = await timedAsync(clock, 'lock', () => store.read(key));
     if (stored) {
-      if (timed(clock, 'lock', () => JSON.stringify(stored.entry.program.canonical) === program.canonicalJSON())) {
-        const compiled = timed(clock, 'regenerate', () => regenerate(stored.ugraph, program));
-        return { program, target, key, status: 'hit', entry: stored.entry, file: stored.file, compiled };
-      }
-      throw new CorruptEntryError(stored.file, 'it records a different program under the same key (hash collision)');
+      timed(clock, 'lock', () => checkLockHit(stored, program, target));
+      const compiled = timed(clock, 'regenerate', () => regenerateEntry(stored, program));
+      return { program, target, key, status: 'hit', entry: stored.entry, file: stored.file, compiled };
     }
   } catch (error) {
     if (!(error instanceof CorruptEntryError) || options.frozen) throw withFix(error, moduleFile, options.root);

@@ -10,6 +10,7 @@ import { compile } from '../compile.js';
 import type { Program } from '../frontend/program.js';
 import type { CompiledProgram } from '../runtime/types.js';
 import type { KernelGraph } from '../ugraph/kernel-graph.js';
+import { kernelGraphFromProgram } from '../ugraph/lower-naive.js';
 import type { TargetProfile } from '../ugraph/target.js';
 import type { CompileRecord, Verification } from '../cache/entry.js';
 import type { SearchConfig } from './options.js';
@@ -38,6 +39,20 @@ export function compileProgram(program: Program, search: SearchConfig, target: T
       note: 'no search: the μGraph is the one-kernel-per-operator lowering of the program; nothing was measured',
     },
   };
+}
+
+/**
+ * The μGraph `compileProgram` chooses for `program`, when recomputing that choice is cheap
+ * enough for every lock hit to check its entry against it; undefined when it is not.
+ * Without a search the choice is the per-operator lowering, a pure function of the program
+ * and the target (what compile() lowers to), so an entry of this compiler must hold exactly
+ * it, and one edited and re-sealed into computing something else is caught on the hit.
+ * With a search this returns undefined, and until the equivalence verifier lands only
+ * `mugraph verify` (the reference check on an adapter) catches such an entry.
+ */
+export function reproducibleUGraph(program: Program, search: SearchConfig, target: TargetProfile): KernelGraph | undefined {
+  void search; // no search yet (see compileProgram)
+  return kernelGraphFromProgram(program, target);
 }
 
 /**

@@ -1,14 +1,20 @@
 /**
  * One lock entry: the chosen μGraph for one program under one configuration, with how it
  * was verified and what compiling it reported. Entries are JSON files; `parseEntry`
- * rejects anything that is not exactly what `sealEntry` wrote (schema, key, content hash,
- * a valid μGraph, a key that matches the stored program and configuration), so a corrupt
- * or hand-edited entry is never used silently.
+ * rejects anything that is not what `sealEntry` wrote (bounded JSON, schema, key, content
+ * hash, typed records, a valid μGraph, a key that matches the stored program and
+ * configuration), so a damaged entry is never used. The content hash guards against
+ * damage, not against an author: anyone can edit an entry and recompute it. Such a
+ * re-sealed entry is caught by the checks every lock hit makes (lock-hit.ts) or, for what
+ * they cannot prove, by `mugraph verify`.
  */
+import { describeValue, expectArray, expectBoolean, expectFinite, expectInteger, expectOneOf, expectRecord, fail } from '../ugraph/check.js';
+import { isUGraphError } from '../ugraph/errors.js';
 import { KernelGraph, type KernelGraphJSON } from '../ugraph/kernel-graph.js';
 import type { TargetProfile } from '../ugraph/target.js';
 import { CACHE_SCHEMA, cacheKey, type CompilerIdentity, sha256, stableStringify } from './key.js';
 import type { SearchConfig } from '../build/options.js';
+import { parseBoundedJSON } from './bounded-json.js';
 
 /** Per variant, the errors measured against the float64 reference. */
 export interface VariantErrors {
@@ -83,35 +89,87 @@ export function entryKeyOf(entry: Pick<LockEntry, 'program' | 'config'>): string
   return cacheKey({ program: JSON.stringify(entry.program.canonical), ...entry.config });
 }
 
-/** Parses and validates an entry file's text; throws CorruptEntryError naming `file`. */
+/**
+ * Parses and validates an entry file's text; throws CorruptEntryError naming `file` for any
+ * failure. Order: bounded JSON (bounded-json.ts), schema, key, content hash (so that nothing
+ * below is computed on a damaged entry), the records' fields, the μGraph, and the key
+ * recomputed from the program and configuration the entry records. Whether the entry may
+ * serve a given program is lock-hit.ts's question.
+ */
 export function parseEntry(text: string, file: string, expectedKey: string): { entry: LockEntry; ugraph: KernelGraph } {
-  const fail = (reason: string): never => {
+  const reject = (reason: string): never => {
     throw new CorruptEntryError(file, reason);
   };
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseBoundedJSON(text);
   } catch (error) {
-    return fail(`not valid JSON (${(error as Error).message})`);
+    return reject((error as Error).message);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail('not a JSON object');
-  const entry = value as LockEntry;
-  if (entry.schema !== CACHE_SCHEMA) return fail(`schema ${JSON.stringify(entry.schema)} is not ${CACHE_SCHEMA}`);
-  if (entry.key !== expectedKey) return fail(`its key ${JSON.stringify(entry.key)} does not match its file name (${expectedKey})`);
+  if (!isRecord(value)) return reject('not a JSON object');
+  const entry = value as unknown as LockEntry;
+  if (entry.schema !== CACHE_SCHEMA) return reject(`schema ${describeValue(entry.schema)} is not ${CACHE_SCHEMA}`);
+  if (entry.key !== expectedKey) return reject(`its key ${describeValue(entry.key)} does not match its file name (${expectedKey})`);
   const { contentHash, ...rest } = entry;
-  if (typeof contentHash !== 'string' || contentHash !== contentHashOf(rest)) return fail('content hash mismatch (the file was edited or damaged)');
-  for (const field of ['program', 'config', 'ugraph', 'verification', 'report'] as const) {
-    if (entry[field] === null || typeof entry[field] !== 'object') fail(`missing "${field}"`);
-  }
-  if (typeof entry.program.name !== 'string') fail('missing "program.name"');
+  if (typeof contentHash !== 'string' || contentHash !== contentHashOf(rest)) return reject('content hash mismatch (the file was edited or damaged)');
+  const problem = recordProblem(value);
+  if (problem !== undefined) return reject(problem);
   let ugraph: KernelGraph;
   try {
     ugraph = KernelGraph.fromJSON(entry.ugraph);
   } catch (error) {
-    return fail(`invalid μGraph: ${(error as Error).message}`);
+    return reject(`invalid μGraph: ${(error as Error).message}`);
   }
-  if (entryKeyOf(entry) !== expectedKey) return fail('its key does not match the program and configuration it records');
+  if (entryKeyOf(entry) !== expectedKey) return reject('its key does not match the program and configuration it records');
   return { entry, ugraph };
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * What is wrong with the fields every reader of an entry relies on (the CLI prints the
+ * report and the verification), or undefined. `config` and `program.canonical` are pinned
+ * by the key (recomputed from them), the μGraph by KernelGraph.fromJSON.
+ */
+function recordProblem(entry: Readonly<Record<string, unknown>>): string | undefined {
+  for (const field of ['program', 'config', 'ugraph', 'verification', 'report'] as const) {
+    if (!isRecord(entry[field])) return `"${field}" must be an object, got ${describeValue(entry[field])}`;
+  }
+  const { program, config, verification, report } = entry as Record<'program' | 'config' | 'verification' | 'report', Record<string, unknown>>;
+  try {
+    if (typeof program.name !== 'string') fail('program', `name must be a string, got ${describeValue(program.name)}`);
+    for (const field of ['search', 'target', 'compiler'] as const) {
+      if (!isRecord(config[field])) fail('config', `${field} must be an object, got ${describeValue(config[field])}`);
+    }
+    checkVerification(verification);
+    if (typeof report.compiler !== 'string') fail('report', `compiler must be a string, got ${describeValue(report.compiler)}`);
+    expectFinite(report.compileSeconds, 'report', 'compileSeconds');
+    expectInteger(report.kernels, 'report', 'kernels', 0);
+  } catch (error) {
+    if (isUGraphError(error)) return `"${error.where}": ${error.detail}`;
+    throw error; // a bug, not a bad entry
+  }
+  return undefined;
+}
+
+function checkVerification(verification: Readonly<Record<string, unknown>>): void {
+  const method = expectOneOf(verification.method, ['per-operator-lowering', 'reference-check'], 'verification', 'method');
+  if (method === 'per-operator-lowering') {
+    if (typeof verification.note !== 'string') fail('verification', `note must be a string, got ${describeValue(verification.note)}`);
+    return;
+  }
+  expectArray(verification.seeds, 'verification', 'seeds').forEach((seed, i) => expectInteger(seed, 'verification', `seeds[${i}]`, 0));
+  if (typeof verification.adapter !== 'string') fail('verification', `adapter must be a string, got ${describeValue(verification.adapter)}`);
+  expectBoolean(verification.pass, 'verification', 'pass');
+  expectArray(verification.variants, 'verification', 'variants').forEach((raw, i) => {
+    const where = `verification.variants[${i}]`;
+    const v = expectRecord(raw, where, ['variant', 'maxAbsError', 'relL2Error', 'tolerance', 'pass']);
+    expectOneOf(v.variant, ['f16', 'f32'], where, 'variant');
+    for (const field of ['maxAbsError', 'relL2Error', 'tolerance'] as const) expectFinite(v[field], where, field);
+    expectBoolean(v.pass, where, 'pass');
+  });
 }
 
 function contentHashOf(entry: UnsealedEntry): string {

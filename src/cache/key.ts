@@ -40,7 +40,12 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** JSON with object keys sorted at every level (arrays keep their order); undefined fields dropped. */
+/**
+ * JSON with object keys sorted at every level (arrays keep their order); undefined fields
+ * dropped. Every own key is written, `__proto__` included: what is hashed is exactly what
+ * JSON.parse produced. Recursive: entries reach it only through the depth-bounded parse
+ * (bounded-json.ts).
+ */
 export function stableStringify(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
@@ -50,7 +55,9 @@ function sortKeys(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const json = (value as { toJSON?: () => unknown }).toJSON;
   if (typeof json === 'function') return sortKeys(json.call(value));
-  const sorted: Record<string, unknown> = {};
+  // No prototype, so that a "__proto__" key (an own property after JSON.parse) is set as a
+  // field and serialized, not taken as the prototype and silently left out of the hash.
+  const sorted: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(value).sort()) {
     const field = (value as Record<string, unknown>)[key];
     if (field !== undefined) sorted[key] = sortKeys(field);

@@ -1,15 +1,18 @@
 /**
  * `mugraph verify [globs]`: re-verifies the lock entries of the tensor modules matched.
- * Every target's entry of each program is validated (schema, content hash, key, μGraph), its WGSL regenerated from
- * the μGraph, and the result run on the local WebGPU adapter against the float64
- * reference; without an adapter only the validation and regeneration run, and the summary
- * says so. Entries that no matched module references are validated and listed (see prune).
- * The lock is not modified.
+ * Every target's entry of each program is validated (schema, content hash, key, μGraph) and
+ * checked as a build's lock hit is (cache/lock-hit.ts: interface, target limits, the μGraph
+ * the compiler would choose), its WGSL regenerated from the μGraph, and the result run on
+ * the local WebGPU adapter against the float64 reference: the one check that catches an
+ * entry edited and re-sealed into computing something else whatever the compiler. Without
+ * an adapter only the validation, the checks and regeneration run, and the summary says so.
+ * Entries that no matched module references are validated and listed (see prune). The
+ * lock is not modified.
  *
  * Exit codes: 0 all verified, 1 a missing, corrupt or failing entry, 2 an invalid module.
  */
 import { programKey } from '../build/build-module.js';
-import { regenerate } from '../build/compiler.js';
+import { checkLockHit, regenerateEntry } from '../cache/lock-hit.js';
 import { KernelStore } from '../cache/store.js';
 import { referenceCheck } from '../build/verify.js';
 import { loadTensorModule } from '../frontend/load-module.js';
@@ -51,7 +54,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       progress.status(`[${index + 1}/${files.length}] ${displayPath(resolved.root, file)}`);
       let programs;
       try {
-        programs = (await loadTensorModule(file)).programs;
+        programs = (await loadTensorModule(file, { timeoutMs: resolved.evaluateTimeoutMs })).programs;
       } catch (error) {
         invalid = true;
         progress.log(`error: ${messageOf(error)}`);
@@ -69,7 +72,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
             fail(`  MISSING  ${label}: no entry; run \`npx mugraph warm ${displayPath(resolved.root, file)}\``);
             continue;
           }
-          const compiled = regenerate(stored.ugraph, program);
+          checkLockHit(stored, program, target);
+          const compiled = regenerateEntry(stored, program);
           const line = gpu ? await checkLine(program, compiled, gpu) : { pass: true, text: 'regenerated (not run)' };
           if (line.pass) verified++;
           (line.pass ? progress.log : fail)(`  ${line.pass ? 'OK  ' : 'FAIL'}     ${label}  ${compiled.kernels.length} kernels  ${line.text}  (${displayPath(resolved.root, stored.file)})`);

@@ -12,20 +12,12 @@ import { buildTensorModule, createBuildContext, ensureEntry, MissingEntryError, 
 import { CorruptEntryError } from '../../src/cache/entry.js';
 import { type ProgramEvent, resolveOptions } from '../../src/build/options.js';
 import { KernelStore } from '../../src/cache/store.js';
-import { tensorProgram } from '../../src/index.js';
 import { webgpuDefaults } from '../../src/ugraph/target.js';
+import { MODULE, PROJECT, scaledProgram as scaled } from './entries.js';
 
-const PROJECT = join(import.meta.dirname, '../../fixtures/projects/basic');
-const MODULE = join(PROJECT, 'src/model/small.tensor.ts');
 let scratch: string;
 beforeAll(async () => { scratch = await mkdtemp(join(tmpdir(), 'mugraph-cache-')); });
 afterAll(() => rm(scratch, { recursive: true, force: true }));
-
-const scaled = (names = ['x', 'y'], c = 0.5) => tensorProgram('scaled', (g) => {
-  const x = g.input(names[0]!, [4, 8], 'f32');
-  const y = g.input(names[1]!, [4, 8], 'f32');
-  return { [names[0] === 'x' ? 'z' : 'out']: g.scale(g.add(x, y), c) };
-}).program;
 
 describe('resolveOptions', () => {
   it('applies the documented defaults', () => {

@@ -96,3 +96,42 @@ describe('mugraph warm / verify / prune', () => {
     expect((await mugraph('prune', '--lock-dir', 'multi.lock', '--dry-run')).out).toContain('1 modules, 2 entries referenced, 2 unreferenced');
   });
 });
+
+describe('prune never deletes what it should keep', () => {
+  const orphanName = `${'f'.repeat(32)}.json`;
+  const lockFiles = () => readdir(join(project, 'mugraph.lock'));
+
+  beforeAll(async () => {
+    if ((await lockFiles().catch(() => [])).length < 2) expect((await mugraph('warm', '--no-check')).code).toBe(0);
+    await writeFile(join(project, 'mugraph.lock', orphanName), '{}');
+  });
+
+  it('--dry-run before a glob deletes nothing (the flag does not swallow the glob)', async () => {
+    const before = await lockFiles();
+    const dry = await mugraph('prune', '--dry-run', 'src/**/*.tensor.ts');
+    expect(dry.code, dry.out).toBe(0);
+    expect(dry.out).toContain(`would delete mugraph.lock/${orphanName}`);
+    expect(dry.out).toContain('1 unreferenced (dry run: nothing deleted)');
+    expect(await lockFiles()).toEqual(before);
+  });
+
+  it('globs that match no tensor module delete nothing and exit 2, with or without --dry-run', async () => {
+    const before = await lockFiles();
+    for (const args of [['prune', 'nomatch/**'], ['prune', '--dry-run', 'nomatch/**']]) {
+      const result = await mugraph(...args);
+      expect(result.code, result.out).toBe(2);
+      expect(result.out).toContain('"nomatch/**" matched no tensor module');
+      expect(result.out).toContain('nothing pruned');
+    }
+    expect(await lockFiles()).toEqual(before);
+  });
+
+  it('lists every entry it deletes before deleting', async () => {
+    const done = await mugraph('prune', 'src/**/*.tensor.ts');
+    expect(done.code, done.out).toBe(0);
+    const lines = done.out.trim().split('\n');
+    expect(lines.at(-2)).toBe(`deleting mugraph.lock/${orphanName}`);
+    expect(lines.at(-1)).toMatch(/1 pruned$/);
+    expect(await lockFiles()).not.toContain(orphanName);
+  });
+});

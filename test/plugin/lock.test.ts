@@ -1,14 +1,17 @@
 /**
  * The lock as a build sees it, through real bundlers (the plugin from dist/): a frozen build
- * with a missing entry fails naming the command that fixes it; a tampered entry fails a
- * frozen build naming the file, and is rebuilt (and reported) otherwise; Vite's dev server
- * hot-updates a tensor module when a file it imports changes.
+ * with a missing entry fails naming the command that fixes it; a tampered entry (hand-edited,
+ * or re-sealed with a μGraph that does not fit the program) fails a frozen build naming the
+ * file and the fix, and is rebuilt (and reported) otherwise; Vite's dev server hot-updates a
+ * tensor module when a file it imports changes.
  */
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MugraphOptions, ProgramEvent } from '../../src/build/options.js';
+import type { LockEntry } from '../../src/cache/entry.js';
+import { reseal } from '../cache/entries.js';
 import { buildWith, PROJECT } from './bundlers.js';
 import { ensureBuilt } from './dist.js';
 
@@ -23,6 +26,14 @@ function optionsIn(dir: string, extra: MugraphOptions = {}): MugraphOptions {
   return { root: PROJECT, lockDir: join(dir, 'lock'), cacheDir: join(dir, 'cache'), ...extra };
 }
 
+/** Ways to damage the scaled_sum entry, with the reason the build must give. */
+const TAMPERINGS: Array<[string, (text: string) => string, RegExp]> = [
+  ['a hand-edited entry', (text) => text.replace('"c": 0.5', '"c": 0.25'), /content hash mismatch/],
+  ['an entry re-sealed with other input shapes', (text) => reseal(JSON.parse(text) as LockEntry, (e) => {
+    for (const input of e.ugraph.inputs) input.shape = [...input.shape].reverse();
+  }), /its μGraph does not have the program's interface/],
+];
+
 describe.each(['rollup', 'esbuild'] as const)('%s', (bundler) => {
   it('a frozen build with no lock entry fails, naming the command that fixes it', async () => {
     const dir = join(scratch, bundler, 'frozen');
@@ -30,22 +41,22 @@ describe.each(['rollup', 'esbuild'] as const)('%s', (bundler) => {
     await expect(build).rejects.toThrow(/program "scaled_sum" has no kernel lock entry .*Run `npx mugraph warm src\/model\/small\.tensor\.ts`/s);
   });
 
-  it('detects a tampered entry: a frozen build fails naming the file, a normal build rebuilds it', async () => {
-    const dir = join(scratch, bundler, 'tampered');
+  it.each(TAMPERINGS)('rejects %s: a frozen build fails naming the file and the fix, a normal build rebuilds it', async (_, tamper, reason) => {
+    const dir = join(scratch, bundler, `tampered-${TAMPERINGS.findIndex((t) => t[1] === tamper)}`);
     const events: ProgramEvent[] = [];
     const options = optionsIn(dir, { frozen: false, onProgram: (e) => events.push(e) });
     await buildWith(bundler, { entry: 'src/main.js', outDir: join(dir, 'out'), options });
     const victim = events.find((e) => e.programName === 'scaled_sum')!.entryFile;
     const text = await readFile(victim, 'utf8');
-    await writeFile(victim, text.replace('"c": 0.5', '"c": 0.25')); // a plausible hand edit of the μGraph
+    await writeFile(victim, tamper(text));
 
     const frozen = buildWith(bundler, { entry: 'src/main.js', outDir: join(dir, 'out'), options: { ...options, frozen: true } });
-    await expect(frozen).rejects.toThrow(new RegExp(`${victim.replaceAll('.', '\\.')}: corrupt or modified lock entry: content hash mismatch.*npx mugraph warm`, 's'));
+    await expect(frozen).rejects.toThrow(new RegExp(`${victim.replaceAll('.', '\\.')}: corrupt or modified lock entry: ${reason.source}.*npx mugraph warm`, 's'));
 
     events.length = 0;
     await buildWith(bundler, { entry: 'src/main.js', outDir: join(dir, 'out'), options });
     expect(events.map((e) => e.status)).toEqual(['rebuilt', 'hit']);
-    expect(events[0]!.reason).toMatch(/content hash mismatch/);
+    expect(events[0]!.reason).toMatch(reason);
     expect(JSON.parse(await readFile(victim, 'utf8')).ugraph).toEqual(JSON.parse(text).ugraph);
   });
 });
