@@ -15,7 +15,8 @@ import type { BenchWorkload } from './workloads.js';
 
 /** What a system hands the harness: LoadedProgram's zero-copy half. */
 export interface EncodableProgram {
-  encode(encoder: GPUCommandEncoder, inputs: Readonly<Record<string, GPUBuffer>>, outputs: Readonly<Record<string, GPUBuffer>>): void;
+  /** May return encode()'s check of new buffers; the harness binds the same buffers every time, checked at warm-up. */
+  encode(encoder: GPUCommandEncoder, inputs: Readonly<Record<string, GPUBuffer>>, outputs: Readonly<Record<string, GPUBuffer>>): void | Promise<void>;
   destroy(): void;
 }
 
@@ -133,10 +134,11 @@ export class ProgramRunner {
     const start = performance.now();
     for (const { slot, data } of this.perCall) this.device.queue.writeBuffer(slot.buffer, 0, data);
     const encoder = this.device.createCommandEncoder();
-    this.program.encode(this.timestamps ? this.timestamps.wrap(encoder) : encoder, this.inputBuffers, this.outputBuffers);
+    const checked = this.program.encode(this.timestamps ? this.timestamps.wrap(encoder) : encoder, this.inputBuffers, this.outputBuffers);
     for (const o of this.outputs) encoder.copyBufferToBuffer(o.slot.buffer, 0, this.staging, o.offset, o.bytes);
     this.timestamps?.resolveInto(encoder, this.staging, this.timestampOffset);
     this.device.queue.submit([encoder.finish()]);
+    await checked;
     await this.staging.mapAsync(GPUMapMode.READ);
     const mapped = this.staging.getMappedRange().slice(0);
     this.staging.unmap();

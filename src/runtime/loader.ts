@@ -4,11 +4,14 @@
  * ./types.js and ./f16.js), and SSR-safe: nothing touches `navigator` or the GPU* globals at
  * import time, so the usage flags are numeric constants here. Pipelines are cached per
  * device by WGSL text; a shader that fails to compile throws with the kernel's name, the
- * compiler's messages and the numbered source.
+ * compiler's messages and the numbered source. What callers pass is checked and named in
+ * errors: inputs are read as own properties only (an input may be called `constructor`),
+ * typed arrays on shared memory are copied before upload, and encode() checks its GPUBuffers
+ * as far as WebGPU lets it (see encode()).
  */
 import { decodeF16, encodeF16 } from './f16.js';
 import type {
-  CompiledBuffer, CompiledKernel, CompiledProgram, CompiledTensor, ElementType, LoadedProgram, LoadOptions, TensorData,
+  CompiledBuffer, CompiledDispatch, CompiledKernel, CompiledProgram, CompiledTensor, ElementType, LoadedProgram, LoadOptions, TensorData,
   Variant,
 } from './types.js';
 
@@ -33,9 +36,19 @@ export function bufferByteSize(variant: Variant, elements: number, dtype: Elemen
 
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
+/** What encode() returns when it has nothing left to check. */
+const CHECKED: Promise<void> = Promise.resolve();
+
 export async function loadCompiled(compiled: CompiledProgram, device: GPUDevice, options: LoadOptions = {}): Promise<LoadedProgram> {
+  if (!isObject(compiled)) throw new Error(`mugraph: loadCompiled needs a compiled program (an object with schema 1), got ${describe(compiled)}`);
   if (compiled.schema !== 1) throw new Error(`mugraph: compiled program "${compiled.name}" has schema ${String(compiled.schema)}; this runtime reads schema 1`);
+  const where = `mugraph: loading program "${compiled.name}"`;
+  const notDevice = () => new Error(`${where}: device must be a GPUDevice, got ${describe(device)}`);
+  if (!isObject(device) || typeof (device as Partial<GPUDevice>).features?.has !== 'function') throw notDevice();
+  if (!isObject(options)) throw new Error(`${where}: options must be an object, got ${describe(options)}`);
+  // Requirements first: they read only `features` and `adapterInfo`.
   checkRequirements(compiled, device);
+  if (typeof device.createComputePipelineAsync !== 'function' || !isObject(device.limits)) throw notDevice();
   const variant = chooseVariant(compiled, device, options);
   checkLimits(compiled, variant, device);
   const pipelines = await Promise.all(compiled.kernels.map((k) => pipelineFor(device, k, variant, compiled.name)));
@@ -177,6 +190,10 @@ class Loaded implements LoadedProgram {
    */
   private encodeBindGroups: { readonly buffers: readonly GPUBuffer[]; readonly groups: readonly GPUBindGroup[] } | undefined;
   private readonly external: ReadonlySet<number>;
+  /** encode()'s check of each caller buffer it has seen (see encode()); a problem is permanent. */
+  private readonly verdicts = new WeakMap<GPUBuffer, Verdict>();
+  /** The one-binding layout that diagnose() binds a buffer with. */
+  private checkLayout: GPUBindGroupLayout | undefined;
   private destroyed = false;
 
   constructor(
@@ -193,13 +210,12 @@ class Loaded implements LoadedProgram {
 
   async run(inputs: Readonly<Record<string, TensorData>>): Promise<Record<string, Float32Array>> {
     this.checkAlive();
-    checkNames('run', 'input', this.compiled.inputs, inputs);
+    checkNames(this.name, 'run', 'input', 'typed arrays', this.compiled.inputs, inputs);
     const uploads = this.compiled.inputs.map((t) => this.convertInput(t, inputs[t.name]!));
     const device = this.device;
-    // The cast only widens TS's view: writeBuffer takes views of shared buffers too.
-    uploads.forEach((data, i) => device.queue.writeBuffer(this.buffer(this.compiled.inputs[i]!.buffer), 0, data as Uint8Array<ArrayBuffer>));
+    uploads.forEach((data, i) => device.queue.writeBuffer(this.buffer(this.compiled.inputs[i]!.buffer), 0, data));
     const encoder = device.createCommandEncoder({ label: this.name });
-    this.runBindGroups ??= this.compiled.dispatches.map((d) => this.bindGroup(d.kernel, d.buffers.map((b) => this.buffer(b))));
+    this.runBindGroups ??= this.compiled.dispatches.map((d) => this.bindGroup(d, d.buffers.map((b) => this.buffer(b))));
     this.recordPass(encoder, this.runBindGroups);
     const staging = this.compiled.outputs.map((t) => {
       const size = this.byteSize(t.buffer);
@@ -216,28 +232,107 @@ class Loaded implements LoadedProgram {
     }
   }
 
-  encode(encoder: GPUCommandEncoder, inputs: Readonly<Record<string, GPUBuffer>>, outputs: Readonly<Record<string, GPUBuffer>>): void {
+  /**
+   * Checks, synchronously, that each buffer is a GPUBuffer with STORAGE usage and enough bytes.
+   * Whether a buffer belongs to this device or was destroyed cannot be seen synchronously in
+   * WebGPU (Dawn: a destroyed buffer's size, usage and mapState read as before; creating a
+   * bind group with another device's buffer does not throw). So the first time encode() sees
+   * a buffer, it creates its bind groups inside a validation error scope (another device's
+   * buffer fails there) and submits a compute pass that only sets them (a destroyed buffer
+   * fails there: Dawn checks destroyed buffers at submit); when that fails, it binds and
+   * submits each new buffer alone to name the culprit. The returned promise rejects with that
+   * error; later calls with the buffer throw it synchronously. Not detected: a buffer
+   * destroyed after encode() first saw it (Dawn reports it at the caller's submit, as an
+   * uncaptured validation error); the destroyed check waits for a later call when one of the
+   * buffers is still mapped at creation (a pass over a mapped buffer cannot be submitted).
+   */
+  encode(encoder: GPUCommandEncoder, inputs: Readonly<Record<string, GPUBuffer>>, outputs: Readonly<Record<string, GPUBuffer>>): Promise<void> {
     this.checkAlive();
-    checkNames('encode', 'input', this.compiled.inputs, inputs);
-    checkNames('encode', 'output', this.compiled.outputs, outputs);
+    const where = `mugraph: ${this.name}.encode`;
+    if (!isObject(encoder) || typeof encoder.beginComputePass !== 'function') throw new Error(`${where}: the encoder must be a GPUCommandEncoder, got ${describe(encoder)}`);
+    checkNames(this.name, 'encode', 'input', 'GPUBuffers', this.compiled.inputs, inputs);
+    checkNames(this.name, 'encode', 'output', 'GPUBuffers', this.compiled.outputs, outputs);
     const bound = new Map<number, GPUBuffer>();
-    const bind = (kind: string, t: CompiledTensor, buffer: GPUBuffer) => {
-      const needed = this.byteSize(t.buffer);
-      if (buffer.size < needed) {
-        throw new Error(`mugraph: ${this.name}.encode: ${kind} "${t.name}" needs ${needed} bytes (${t.shape.join('x') || 'scalar'} ${storageType(this.variant, t.dtype)}), the buffer has ${buffer.size}`);
+    /** Buffers encode() has not seen before, with the tensor each is bound to here. */
+    let fresh: (readonly [string, GPUBuffer, number])[] | undefined;
+    /** Checks still under way of buffers seen before: each resolves to a problem, if any. */
+    let pending: Promise<string | undefined>[] | undefined;
+    const bind = (kind: string, t: CompiledTensor, value: unknown) => {
+      // A buffer's size and usage never change: a buffer seen before is not asked again (dawn.node's getters cost).
+      const verdict = this.verdicts.get(value as GPUBuffer);
+      const size = verdict ? verdict.size : bufferSize(value);
+      if (size === undefined) throw new Error(`${where}: ${kind} "${t.name}" must be a GPUBuffer, got ${describe(value)}`);
+      const buffer = value as GPUBuffer;
+      if (!verdict && (buffer.usage & STORAGE) === 0) {
+        throw new Error(`${where}: ${kind} "${t.name}" lacks STORAGE usage (its usage is 0x${buffer.usage.toString(16)}); create it with the STORAGE usage flag (0x80)`);
       }
+      const needed = this.byteSize(t.buffer);
+      if (size < needed) {
+        throw new Error(`${where}: ${kind} "${t.name}" needs ${needed} bytes (${t.shape.join('x') || 'scalar'} ${storageType(this.variant, t.dtype)}), the buffer has ${size}`);
+      }
+      if (!verdict) (fresh ??= []).push([`${kind} "${t.name}"`, buffer, size]);
+      else if (verdict.problem !== undefined) throw new Error(`${where}: ${kind} "${t.name}" ${verdict.problem}`);
+      else if (!verdict.settled) (pending ??= []).push(verdict.done.then((problem) => problem && `${kind} "${t.name}" ${problem}`));
       bound.set(t.buffer, buffer);
     };
-    this.compiled.inputs.forEach((t) => bind('input', t, inputs[t.name]!));
-    this.compiled.outputs.forEach((t) => bind('output', t, outputs[t.name]!));
+    this.compiled.inputs.forEach((t) => bind('input', t, inputs[t.name]));
+    this.compiled.outputs.forEach((t) => bind('output', t, outputs[t.name]));
     const buffers = [...this.compiled.inputs, ...this.compiled.outputs].map((t) => bound.get(t.buffer)!);
+    // Fresh buffers mean new bind groups: their creation is checked in this scope.
+    if (fresh) this.device.pushErrorScope('validation');
     const cached = this.encodeBindGroups;
     if (!cached || cached.buffers.some((b, i) => b !== buffers[i])) {
-      const groups = this.compiled.dispatches.map((d) =>
-        this.bindGroup(d.kernel, d.buffers.map((b) => bound.get(b) ?? this.buffer(b))));
-      this.encodeBindGroups = { buffers, groups };
+      try {
+        const groups = this.compiled.dispatches.map((d) => this.bindGroup(d, d.buffers.map((b) => bound.get(b) ?? this.buffer(b))));
+        this.encodeBindGroups = { buffers, groups };
+      } catch (error) {
+        // Something that looked like a GPUBuffer but is not one (the WebGPU binding threw).
+        if (fresh) void scopeResult(this.device.popErrorScope());
+        throw new Error(`${where}: the buffers could not be bound: ${(error as Error).message}`);
+      }
     }
-    this.recordPass(encoder, this.encodeBindGroups!.groups);
+    const groups = this.encodeBindGroups!.groups;
+    if (fresh) (pending ??= []).push(...this.checkFresh(fresh, buffers, groups));
+    this.recordPass(encoder, groups);
+    if (!pending) return CHECKED;
+    return Promise.all(pending).then((problems) => {
+      const problem = problems.find((p) => p !== undefined);
+      if (problem !== undefined) throw new Error(`${where}: ${problem}`);
+    });
+  }
+
+  /**
+   * Closes the error scope encode() opened for `fresh` and submits the check of `groups` (see
+   * encode()); records each fresh buffer's verdict when the check is complete. One promise
+   * per fresh buffer, resolving to its problem prefixed with its tensor, and one for a
+   * problem no buffer could be blamed for.
+   */
+  private checkFresh(fresh: readonly (readonly [string, GPUBuffer, number])[], buffers: readonly GPUBuffer[], groups: readonly GPUBindGroup[]): Promise<string | undefined>[] {
+    const bindError = scopeResult(this.device.popErrorScope());
+    // A pass over a buffer still mapped (at creation) cannot be submitted: the destroyed check waits for a later call.
+    const complete = buffers.every((b) => b.mapState === 'unmapped');
+    const submitError = complete ? this.submitCheck(groups) : Promise.resolve(null);
+    const sizes = new Map(fresh.map(([, b, size]) => [b, size]));
+    const unique = [...sizes.keys()];
+    type Problems = { readonly each: ReadonlyMap<GPUBuffer, string | undefined>; readonly general?: string };
+    const problems: Promise<Problems> = Promise.all([bindError, submitError]).then(async ([a, b]) => {
+      const error = a ?? b;
+      if (!error) return { each: new Map() };
+      const each = new Map((await this.diagnose(unique)).map((problem, i) => [unique[i]!, problem]));
+      const blamed = [...each.values()].some((p) => p !== undefined);
+      return { each, general: blamed ? undefined : `the device refused its bind groups (it says: ${firstLine(error)})` };
+    }).catch((error: unknown) => ({ each: new Map(), general: `checking the buffers failed: ${(error as Error).message}` }));
+    if (complete) {
+      for (const buffer of unique) {
+        const verdict: Verdict = { size: sizes.get(buffer)!, problem: undefined, settled: false, done: problems.then((p) => p.each.get(buffer)) };
+        void verdict.done.then((problem) => Object.assign(verdict, { problem, settled: true }));
+        this.verdicts.set(buffer, verdict);
+      }
+    }
+    return [
+      ...fresh.map(([what, buffer]) => problems.then((p) => { const problem = p.each.get(buffer); return problem && `${what} ${problem}`; })),
+      problems.then((p) => p.general),
+    ];
   }
 
   destroy(): void {
@@ -247,6 +342,44 @@ class Loaded implements LoadedProgram {
     this.owned.clear();
     this.runBindGroups = undefined;
     this.encodeBindGroups = undefined;
+  }
+
+  /** Submits a compute pass that sets `groups` and dispatches nothing; resolves to the validation error, if any. */
+  private submitCheck(groups: readonly GPUBindGroup[]): Promise<GPUError | null> {
+    const device = this.device;
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: `${this.name}:check` });
+    const pass = encoder.beginComputePass({ label: `${this.name}:check` });
+    groups.forEach((group) => pass.setBindGroup(0, group));
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    return scopeResult(device.popErrorScope());
+  }
+
+  /** Binds each buffer alone, then submits it alone: what is wrong with each, if anything (see encode()). */
+  private diagnose(buffers: readonly GPUBuffer[]): Promise<(string | undefined)[]> {
+    const device = this.device;
+    const layout = this.checkLayout ??= device.createBindGroupLayout({
+      label: `${this.name}:check`,
+      entries: [{ binding: 0, visibility: COMPUTE_STAGE, buffer: { type: 'read-only-storage' } }],
+    });
+    return Promise.all(buffers.map(async (buffer) => {
+      device.pushErrorScope('validation');
+      let group: GPUBindGroup | undefined;
+      let thrown: unknown;
+      try {
+        group = device.createBindGroup({ label: `${this.name}:check`, layout, entries: [{ binding: 0, resource: { buffer, size: 4 } }] });
+      } catch (error) {
+        thrown = error;
+      }
+      const bindError = scopeResult(device.popErrorScope());
+      if (!group) return `cannot be bound: ${(thrown as Error).message}`;
+      const submitError = buffer.mapState === 'unmapped' ? this.submitCheck([group]) : Promise.resolve(null);
+      const [bound, submitted] = await Promise.all([bindError, submitError]);
+      if (bound) return `cannot be used on this program's device: it belongs to another GPUDevice, or is an invalid buffer (the device says: ${firstLine(bound)})`;
+      if (submitted) return `was destroyed (the device says: ${firstLine(submitted)})`;
+      return undefined;
+    }));
   }
 
   private recordPass(encoder: GPUCommandEncoder, groups: readonly GPUBindGroup[]): void {
@@ -259,11 +392,16 @@ class Loaded implements LoadedProgram {
     pass.end();
   }
 
-  private bindGroup(kernel: number, buffers: readonly GPUBuffer[]): GPUBindGroup {
+  /**
+   * The bind group of dispatch `d` over `buffers` (one per binding). Each binding covers the
+   * bytes its buffer index needs, not the whole buffer: a caller's buffer may be larger, and
+   * of a size a storage binding could not take whole (not a multiple of 4).
+   */
+  private bindGroup(d: CompiledDispatch, buffers: readonly GPUBuffer[]): GPUBindGroup {
     return this.device.createBindGroup({
-      label: this.compiled.kernels[kernel]!.name,
-      layout: this.pipelines[kernel]!.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      label: this.compiled.kernels[d.kernel]!.name,
+      layout: this.pipelines[d.kernel]!.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer, size: this.byteSize(d.buffers[binding]!) } })),
     });
   }
 
@@ -283,8 +421,12 @@ class Loaded implements LoadedProgram {
     return bufferByteSize(this.variant, b.elements, b.dtype);
   }
 
-  /** The bytes to upload for input `t`, in its storage type, padded to a multiple of 4 bytes. */
-  private convertInput(t: CompiledTensor, data: TensorData): Uint8Array {
+  /**
+   * The bytes to upload for input `t`, in its storage type, padded to a multiple of 4 bytes,
+   * always in a plain ArrayBuffer: Dawn's writeBuffer crashed the process (segfault) on a
+   * view of a SharedArrayBuffer, so data in shared memory is copied.
+   */
+  private convertInput(t: CompiledTensor, data: TensorData): Uint8Array<ArrayBuffer> {
     const elements = t.shape.reduce((p, d) => p * d, 1);
     if (!(data instanceof Float32Array) && !(data instanceof Uint16Array)) {
       throw new Error(`mugraph: ${this.name}.run: input "${t.name}" must be a Float32Array${t.dtype === 'f16' ? ' or a Uint16Array of f16 bits' : ''}`);
@@ -299,10 +441,12 @@ class Loaded implements LoadedProgram {
       ? data instanceof Uint16Array ? data : encodeF16(data)
       : data instanceof Uint16Array ? decodeF16(data) : data;
     const size = bufferByteSize(this.variant, elements, t.dtype);
-    if (stored.byteLength === size) return new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
-    const padded = new Uint8Array(size);
-    padded.set(new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength));
-    return padded;
+    const bytes = new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
+    // The tag, not instanceof: an ArrayBuffer of another realm is fine, a SharedArrayBuffer is not.
+    if (stored.byteLength === size && Object.prototype.toString.call(stored.buffer) === '[object ArrayBuffer]') return bytes as Uint8Array<ArrayBuffer>;
+    const copy = new Uint8Array(size);
+    copy.set(bytes);
+    return copy;
   }
 
   private readOutput(t: CompiledTensor, staging: GPUBuffer): Float32Array {
@@ -318,16 +462,63 @@ class Loaded implements LoadedProgram {
   }
 }
 
-/** Every declared name present, no unknown name. */
-function checkNames(method: string, kind: string, declared: readonly CompiledTensor[], given: Readonly<Record<string, unknown>>): void {
+/** encode()'s check of one caller buffer: `done` resolves to what is wrong with it, if anything. */
+interface Verdict {
+  /** The buffer's size, read once. */
+  readonly size: number;
+  problem: string | undefined;
+  settled: boolean;
+  readonly done: Promise<string | undefined>;
+}
+
+/**
+ * `given` is an object (not an array or a typed array), every declared name is its own
+ * property (not one of its prototype's: an input may be called `constructor`), no unknown name.
+ */
+function checkNames(
+  program: string, method: string, kind: string, values: string, declared: readonly CompiledTensor[], given: Readonly<Record<string, unknown>>,
+): void {
   const names = declared.map((t) => t.name);
-  const missing = names.filter((n) => given[n] === undefined);
+  if (!isObject(given) || Array.isArray(given) || ArrayBuffer.isView(given)) {
+    throw new Error(`mugraph: ${program}.${method}: ${kind}s must be an object of ${values} keyed by ${kind} name (${names.join(', ')}), got ${describe(given)}`);
+  }
+  const missing = names.filter((n) => !Object.hasOwn(given, n) || given[n] === undefined);
   const unknown = Object.keys(given).filter((n) => !names.includes(n));
   if (missing.length > 0 || unknown.length > 0) {
     const parts = [
       ...(missing.length > 0 ? [`missing ${missing.map((n) => `"${n}"`).join(', ')}`] : []),
       ...(unknown.length > 0 ? [`unknown ${unknown.map((n) => `"${n}"`).join(', ')}`] : []),
     ];
-    throw new Error(`mugraph: ${method}: ${kind}s ${parts.join('; ')} (expected ${kind}s: ${names.join(', ')})`);
+    throw new Error(`mugraph: ${program}.${method}: ${kind}s ${parts.join('; ')} (expected ${kind}s: ${names.join(', ')})`);
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The size of what looks like a GPUBuffer (an object with a numeric size and usage), else undefined. */
+function bufferSize(value: unknown): number | undefined {
+  if (!isObject(value)) return undefined;
+  const size: unknown = value.size;
+  return typeof size === 'number' && typeof value.usage === 'number' ? size : undefined;
+}
+
+/** "null", "a number", "an array", "a Float32Array", "an object", ... for messages. */
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  if (Array.isArray(value)) return 'an array';
+  const name: unknown = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  if (typeof name !== 'string' || name === '' || name === 'Object') return 'an object';
+  return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`;
+}
+
+/** A popped error scope's error; null also when popping failed (a lost device reports nothing). */
+function scopeResult(scope: Promise<GPUError | null>): Promise<GPUError | null> {
+  return scope.catch(() => null);
+}
+
+function firstLine(error: GPUError): string {
+  return error.message.trim().split('\n')[0]!;
 }

@@ -74,13 +74,24 @@ export interface LoadedProgram {
   readonly variant: Variant;
   readonly inputs: readonly CompiledTensor[];
   readonly outputs: readonly CompiledTensor[];
-  /** Uploads inputs, runs, reads back every output as a Float32Array (f16 outputs decoded). */
+  /**
+   * Uploads inputs, runs, reads back every output as a Float32Array (f16 outputs decoded).
+   * `inputs` is an object whose own properties are the inputs (inherited ones do not count);
+   * typed arrays on a SharedArrayBuffer are copied before upload.
+   */
   run(inputs: Readonly<Record<string, TensorData>>): Promise<Record<string, Float32Array>>;
   /**
    * Records the program into `encoder` on caller-owned buffers, without copies. Buffers hold
-   * the variant's storage type (`storageType(variant, dtype)`), STORAGE usage.
+   * the variant's storage type (`storageType(variant, dtype)`), STORAGE usage. Throws at once
+   * for a missing or unknown name, a value that is not a GPUBuffer, a buffer without STORAGE
+   * usage or too small. Whether a buffer belongs to this device and is not destroyed can only
+   * be learnt from the device, later: the first time encode() sees a buffer it asks, and the
+   * returned promise rejects if the device refuses the buffer (it resolves at once when there
+   * is nothing left to ask); later calls with that buffer then throw. Left unawaited, such a
+   * rejection is an unhandled rejection (Node ends the process by default). A buffer destroyed
+   * after encode() first saw it is reported by the device at your submit, not here.
    */
-  encode(encoder: GPUCommandEncoder, inputs: Readonly<Record<string, GPUBuffer>>, outputs: Readonly<Record<string, GPUBuffer>>): void;
+  encode(encoder: GPUCommandEncoder, inputs: Readonly<Record<string, GPUBuffer>>, outputs: Readonly<Record<string, GPUBuffer>>): Promise<void>;
   /** Frees the GPU buffers this program owns. Pipelines stay cached per device. */
   destroy(): void;
 }
