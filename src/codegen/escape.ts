@@ -25,10 +25,14 @@ export function jsLiteral(value: unknown): string {
   return json.replace(UNSAFE, escapeChar);
 }
 
+/** Control characters (C0, DEL, C1: every line terminator among them), U+2028/2029, surrogates. */
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]/g;
+
 /**
- * Text for a `//` comment in JS or WGSL: one line of printable ASCII (other characters
- * escaped as `\uXXXX`), with no `*\/` that could close a surrounding block comment.
+ * Text for a `//` comment in JS or WGSL: one line (control characters, line and paragraph
+ * separators and surrogates escaped as `\uXXXX`; printable text such as `·` or `μ` kept),
+ * with no `*\/` that could close a surrounding block comment.
  */
 export function commentText(text: string): string {
-  return text.replace(UNSAFE, escapeChar).replaceAll('*/', '*\\/');
+  return text.replace(UNPRINTABLE, escapeChar).replaceAll('*/', '*\\/');
 }

@@ -10,6 +10,7 @@
  * - Program names: 1 to 128 characters of `[A-Za-z0-9_.-]`, starting with a letter or `_`
  *   (so `rmsnorm-linear` and `model.v2` are fine).
  */
+import { jsLiteral } from '../codegen/escape.js';
 import { ProgramError } from './errors.js';
 import type { CallSite } from './site.js';
 
@@ -34,8 +35,8 @@ export function checkProgramName(value: unknown, site: CallSite | undefined): as
   }
 }
 
-/** A value as an error message shows it: strings JSON-quoted (so control characters are visible), others by type. */
+/** A value as an error message shows it: strings quoted with every unprintable character escaped, others by type. */
 function quote(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'string') return jsLiteral(value.length > 80 ? `${value.slice(0, 80)}…` : value);
   return value === null ? 'null' : typeof value;
 }

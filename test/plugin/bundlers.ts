@@ -16,6 +16,8 @@ export const PROJECT = join(import.meta.dirname, '../../fixtures/projects/basic'
 export interface BuildRequest {
   /** Entry, relative to the project: src/main.js or src/broken.js. */
   readonly entry: string;
+  /** The project; default the fixture project (the configs still come from it). */
+  readonly root?: string;
   readonly outDir: string;
   readonly options: MugraphOptions;
 }
@@ -25,7 +27,8 @@ type ConfigFactory = (args: { root: string; entry: string; outDir: string; optio
 export async function buildWith(bundler: Bundler, request: BuildRequest): Promise<string> {
   const configUrl = pathToFileURL(join(PROJECT, 'configs', `${bundler}.config.js`)).href;
   const factory = ((await import(/* @vite-ignore */ configUrl)) as { default: ConfigFactory }).default;
-  const config = factory({ root: PROJECT, entry: join(PROJECT, request.entry), outDir: request.outDir, options: request.options });
+  const root = request.root ?? PROJECT;
+  const config = factory({ root, entry: join(root, request.entry), outDir: request.outDir, options: request.options });
   await RUNNERS[bundler](config);
   return join(request.outDir, 'main.js');
 }
