@@ -1,7 +1,7 @@
 /**
  * The runtime loader: turns a CompiledProgram (per-operator lowering or precompiled by the
  * build plugin) into a LoadedProgram on a GPUDevice. Tiny and dependency-free (imports only
- * ./types.js and ./f16.js), and SSR-safe: nothing touches `navigator` or the GPU* globals at
+ * the other files of src/runtime/), and SSR-safe: nothing touches `navigator` or the GPU* globals at
  * import time, so the usage flags are numeric constants here. Pipelines are cached per
  * device by WGSL text; a shader that fails to compile throws with the kernel's name, the
  * compiler's messages and the numbered source. What callers pass is checked and named in
@@ -9,7 +9,9 @@
  * typed arrays on shared memory are copied before upload, and encode() checks its GPUBuffers
  * as far as WebGPU lets it (see encode()).
  */
+import { BufferChecks, bufferSize, COMPUTE_STAGE, type FreshBuffer } from './buffer-checks.js';
 import { decodeF16, encodeF16 } from './f16.js';
+import { describe, isObject } from './values.js';
 import type {
   CompiledBuffer, CompiledDispatch, CompiledKernel, CompiledProgram, CompiledTensor, ElementType, LoadedProgram, LoadOptions, TensorData,
   Variant,
@@ -21,7 +23,6 @@ const COPY_SRC = 0x4;
 const COPY_DST = 0x8;
 const STORAGE = 0x80;
 const MAP_MODE_READ = 0x1;
-const COMPUTE_STAGE = 0x4;
 
 /** The element type a buffer holds in a variant: f16 only in the f16 variant. */
 export function storageType(variant: Variant, dtype: ElementType): ElementType {
@@ -190,10 +191,8 @@ class Loaded implements LoadedProgram {
    */
   private encodeBindGroups: { readonly buffers: readonly GPUBuffer[]; readonly groups: readonly GPUBindGroup[] } | undefined;
   private readonly external: ReadonlySet<number>;
-  /** encode()'s check of each caller buffer it has seen (see encode()); a problem is permanent. */
-  private readonly verdicts = new WeakMap<GPUBuffer, Verdict>();
-  /** The one-binding layout that diagnose() binds a buffer with. */
-  private checkLayout: GPUBindGroupLayout | undefined;
+  /** What the device said of each caller buffer encode() has seen (see encode()). */
+  private readonly checks: BufferChecks;
   private destroyed = false;
 
   constructor(
@@ -206,6 +205,7 @@ class Loaded implements LoadedProgram {
     this.inputs = compiled.inputs;
     this.outputs = compiled.outputs;
     this.external = new Set([...compiled.inputs, ...compiled.outputs].map((t) => t.buffer));
+    this.checks = new BufferChecks(device, compiled.name);
   }
 
   async run(inputs: Readonly<Record<string, TensorData>>): Promise<Record<string, Float32Array>> {
@@ -233,18 +233,13 @@ class Loaded implements LoadedProgram {
   }
 
   /**
-   * Checks, synchronously, that each buffer is a GPUBuffer with STORAGE usage and enough bytes.
-   * Whether a buffer belongs to this device or was destroyed cannot be seen synchronously in
-   * WebGPU (Dawn: a destroyed buffer's size, usage and mapState read as before; creating a
-   * bind group with another device's buffer does not throw). So the first time encode() sees
-   * a buffer, it creates its bind groups inside a validation error scope (another device's
-   * buffer fails there) and submits a compute pass that only sets them (a destroyed buffer
-   * fails there: Dawn checks destroyed buffers at submit); when that fails, it binds and
-   * submits each new buffer alone to name the culprit. The returned promise rejects with that
-   * error; later calls with the buffer throw it synchronously. Not detected: a buffer
-   * destroyed after encode() first saw it (Dawn reports it at the caller's submit, as an
-   * uncaptured validation error); the destroyed check waits for a later call when one of the
-   * buffers is still mapped at creation (a pass over a mapped buffer cannot be submitted).
+   * Checks, synchronously, that each buffer is a GPUBuffer with STORAGE usage and enough bytes;
+   * whether the device accepts a buffer it has not seen before (its own, not destroyed) is
+   * asked of the device (buffer-checks.ts), and the returned promise rejects when it refuses.
+   * Not detected: a buffer destroyed after encode() first saw it (Dawn reports it at the
+   * caller's submit, as an uncaptured validation error); the destroyed check waits for a later
+   * call when one of the buffers is still mapped at creation (a pass over a mapped buffer
+   * cannot be submitted).
    */
   encode(encoder: GPUCommandEncoder, inputs: Readonly<Record<string, GPUBuffer>>, outputs: Readonly<Record<string, GPUBuffer>>): Promise<void> {
     this.checkAlive();
@@ -254,12 +249,12 @@ class Loaded implements LoadedProgram {
     checkNames(this.name, 'encode', 'output', 'GPUBuffers', this.compiled.outputs, outputs);
     const bound = new Map<number, GPUBuffer>();
     /** Buffers encode() has not seen before, with the tensor each is bound to here. */
-    let fresh: (readonly [string, GPUBuffer, number])[] | undefined;
+    let fresh: FreshBuffer[] | undefined;
     /** Checks still under way of buffers seen before: each resolves to a problem, if any. */
     let pending: Promise<string | undefined>[] | undefined;
     const bind = (kind: string, t: CompiledTensor, value: unknown) => {
       // A buffer's size and usage never change: a buffer seen before is not asked again (dawn.node's getters cost).
-      const verdict = this.verdicts.get(value as GPUBuffer);
+      const verdict = this.checks.verdict(value as GPUBuffer);
       const size = verdict ? verdict.size : bufferSize(value);
       if (size === undefined) throw new Error(`${where}: ${kind} "${t.name}" must be a GPUBuffer, got ${describe(value)}`);
       const buffer = value as GPUBuffer;
@@ -287,52 +282,18 @@ class Loaded implements LoadedProgram {
         this.encodeBindGroups = { buffers, groups };
       } catch (error) {
         // Something that looked like a GPUBuffer but is not one (the WebGPU binding threw).
-        if (fresh) void scopeResult(this.device.popErrorScope());
+        if (fresh) this.checks.abandonScope();
         throw new Error(`${where}: the buffers could not be bound: ${(error as Error).message}`);
       }
     }
     const groups = this.encodeBindGroups!.groups;
-    if (fresh) (pending ??= []).push(...this.checkFresh(fresh, buffers, groups));
+    if (fresh) (pending ??= []).push(...this.checks.checkFresh(fresh, buffers, groups));
     this.recordPass(encoder, groups);
     if (!pending) return CHECKED;
     return Promise.all(pending).then((problems) => {
       const problem = problems.find((p) => p !== undefined);
       if (problem !== undefined) throw new Error(`${where}: ${problem}`);
     });
-  }
-
-  /**
-   * Closes the error scope encode() opened for `fresh` and submits the check of `groups` (see
-   * encode()); records each fresh buffer's verdict when the check is complete. One promise
-   * per fresh buffer, resolving to its problem prefixed with its tensor, and one for a
-   * problem no buffer could be blamed for.
-   */
-  private checkFresh(fresh: readonly (readonly [string, GPUBuffer, number])[], buffers: readonly GPUBuffer[], groups: readonly GPUBindGroup[]): Promise<string | undefined>[] {
-    const bindError = scopeResult(this.device.popErrorScope());
-    // A pass over a buffer still mapped (at creation) cannot be submitted: the destroyed check waits for a later call.
-    const complete = buffers.every((b) => b.mapState === 'unmapped');
-    const submitError = complete ? this.submitCheck(groups) : Promise.resolve(null);
-    const sizes = new Map(fresh.map(([, b, size]) => [b, size]));
-    const unique = [...sizes.keys()];
-    type Problems = { readonly each: ReadonlyMap<GPUBuffer, string | undefined>; readonly general?: string };
-    const problems: Promise<Problems> = Promise.all([bindError, submitError]).then(async ([a, b]) => {
-      const error = a ?? b;
-      if (!error) return { each: new Map() };
-      const each = new Map((await this.diagnose(unique)).map((problem, i) => [unique[i]!, problem]));
-      const blamed = [...each.values()].some((p) => p !== undefined);
-      return { each, general: blamed ? undefined : `the device refused its bind groups (it says: ${firstLine(error)})` };
-    }).catch((error: unknown) => ({ each: new Map(), general: `checking the buffers failed: ${(error as Error).message}` }));
-    if (complete) {
-      for (const buffer of unique) {
-        const verdict: Verdict = { size: sizes.get(buffer)!, problem: undefined, settled: false, done: problems.then((p) => p.each.get(buffer)) };
-        void verdict.done.then((problem) => Object.assign(verdict, { problem, settled: true }));
-        this.verdicts.set(buffer, verdict);
-      }
-    }
-    return [
-      ...fresh.map(([what, buffer]) => problems.then((p) => { const problem = p.each.get(buffer); return problem && `${what} ${problem}`; })),
-      problems.then((p) => p.general),
-    ];
   }
 
   destroy(): void {
@@ -342,44 +303,6 @@ class Loaded implements LoadedProgram {
     this.owned.clear();
     this.runBindGroups = undefined;
     this.encodeBindGroups = undefined;
-  }
-
-  /** Submits a compute pass that sets `groups` and dispatches nothing; resolves to the validation error, if any. */
-  private submitCheck(groups: readonly GPUBindGroup[]): Promise<GPUError | null> {
-    const device = this.device;
-    device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder({ label: `${this.name}:check` });
-    const pass = encoder.beginComputePass({ label: `${this.name}:check` });
-    groups.forEach((group) => pass.setBindGroup(0, group));
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    return scopeResult(device.popErrorScope());
-  }
-
-  /** Binds each buffer alone, then submits it alone: what is wrong with each, if anything (see encode()). */
-  private diagnose(buffers: readonly GPUBuffer[]): Promise<(string | undefined)[]> {
-    const device = this.device;
-    const layout = this.checkLayout ??= device.createBindGroupLayout({
-      label: `${this.name}:check`,
-      entries: [{ binding: 0, visibility: COMPUTE_STAGE, buffer: { type: 'read-only-storage' } }],
-    });
-    return Promise.all(buffers.map(async (buffer) => {
-      device.pushErrorScope('validation');
-      let group: GPUBindGroup | undefined;
-      let thrown: unknown;
-      try {
-        group = device.createBindGroup({ label: `${this.name}:check`, layout, entries: [{ binding: 0, resource: { buffer, size: 4 } }] });
-      } catch (error) {
-        thrown = error;
-      }
-      const bindError = scopeResult(device.popErrorScope());
-      if (!group) return `cannot be bound: ${(thrown as Error).message}`;
-      const submitError = buffer.mapState === 'unmapped' ? this.submitCheck([group]) : Promise.resolve(null);
-      const [bound, submitted] = await Promise.all([bindError, submitError]);
-      if (bound) return `cannot be used on this program's device: it belongs to another GPUDevice, or is an invalid buffer (the device says: ${firstLine(bound)})`;
-      if (submitted) return `was destroyed (the device says: ${firstLine(submitted)})`;
-      return undefined;
-    }));
   }
 
   private recordPass(encoder: GPUCommandEncoder, groups: readonly GPUBindGroup[]): void {
@@ -462,15 +385,6 @@ class Loaded implements LoadedProgram {
   }
 }
 
-/** encode()'s check of one caller buffer: `done` resolves to what is wrong with it, if anything. */
-interface Verdict {
-  /** The buffer's size, read once. */
-  readonly size: number;
-  problem: string | undefined;
-  settled: boolean;
-  readonly done: Promise<string | undefined>;
-}
-
 /**
  * `given` is an object (not an array or a typed array), every declared name is its own
  * property (not one of its prototype's: an input may be called `constructor`), no unknown name.
@@ -491,34 +405,4 @@ function checkNames(
     ];
     throw new Error(`mugraph: ${program}.${method}: ${kind}s ${parts.join('; ')} (expected ${kind}s: ${names.join(', ')})`);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
-
-/** The size of what looks like a GPUBuffer (an object with a numeric size and usage), else undefined. */
-function bufferSize(value: unknown): number | undefined {
-  if (!isObject(value)) return undefined;
-  const size: unknown = value.size;
-  return typeof size === 'number' && typeof value.usage === 'number' ? size : undefined;
-}
-
-/** "null", "a number", "an array", "a Float32Array", "an object", ... for messages. */
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value !== 'object') return `a ${typeof value}`;
-  if (Array.isArray(value)) return 'an array';
-  const name: unknown = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-  if (typeof name !== 'string' || name === '' || name === 'Object') return 'an object';
-  return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`;
-}
-
-/** A popped error scope's error; null also when popping failed (a lost device reports nothing). */
-function scopeResult(scope: Promise<GPUError | null>): Promise<GPUError | null> {
-  return scope.catch(() => null);
-}
-
-function firstLine(error: GPUError): string {
-  return error.message.trim().split('\n')[0]!;
 }
