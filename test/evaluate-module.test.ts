@@ -48,13 +48,23 @@ describe('the module sees its own location', () => {
     rmSync(join(tmpdir(), 'shapes.json'), { force: true });
   });
 
-  it('leaves nothing in the temp dir', async () => {
+  it('leaves nothing in the temp dir, whether the module loads or fails', async () => {
     const file = write('clean.tensor.ts', ["import { tensorProgram } from 'mugraph';", "export default tensorProgram('clean', (g) => ({ y: g.relu(g.input('x', [2])) }));"]);
-    const before = readdirSync(tmpdir()).filter((f) => f.startsWith('mugraph-evaluate-') && !dir.endsWith(f));
-    await loadTensorModule(file);
-    await rejection(loadTensorModule(write('clean-bad.tensor.ts', ["import { tensorProgram } from 'mugraph';", "export default tensorProgram('bad', (g) => ({ y: g.relu(g.input('x', [0])) }));"])));
-    const after = readdirSync(tmpdir()).filter((f) => f.startsWith('mugraph-evaluate-') && !dir.endsWith(f));
-    expect(after.filter((f) => !before.includes(f))).toEqual([]);
+    const bad = write('clean-bad.tensor.ts', ["import { tensorProgram } from 'mugraph';", "export default tensorProgram('bad', (g) => ({ y: g.relu(g.input('x', [0])) }));"]);
+    // A temp dir of this test's own (os.tmpdir() reads TMPDIR), so other test files' evaluations do not show.
+    const temp = join(dir, 'tmp');
+    mkdirSync(temp);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = temp;
+    try {
+      await loadTensorModule(file);
+      expect(readdirSync(temp)).toEqual([]);
+      await rejection(loadTensorModule(bad));
+      expect(readdirSync(temp)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
   });
 });
 
