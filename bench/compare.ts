@@ -8,7 +8,7 @@
 import { ANCHORS, batchLabel, markdownTable, ms, pct } from './report.js';
 import type { BenchResults, BenchRow } from './results.js';
 
-/** The speed-up over the fastest peer that the benchmarks aim for (issue 3, DESIGN.md §7). */
+/** The speed-up over the fastest peer that the benchmarks aim for (issue 3, docs/architecture.md §7). */
 export const TARGET_RATIO = 2;
 
 /** Systems of ours; every other WebGPU system in a results file is a peer. */

@@ -1,5 +1,5 @@
 /**
- * The adapter's own limits, measured with raw WGSL (research/peers-mirage-shapes.md,
+ * The adapter's own limits, measured with raw WGSL (docs/benchmarks.md,
  * "Adapter roofline"): copy bandwidth from a vec4 buffer copy and FMA throughput from
  * unrolled, independent vec4 fma chains, each over a few configurations, keeping the best.
  * Kernel time comes from timestamp queries where the adapter has them, else wall time

@@ -1,5 +1,5 @@
 /**
- * The roofline bound of a workload on this adapter, as in research/peers-mirage-shapes.md:
+ * The roofline bound of a workload on this adapter, as in docs/benchmarks.md:
  * minimal bytes (every input read once, every output written once, at the variant's
  * storage size) over the copy bandwidth, against FLOPs over the FMA rate; the larger wins.
  * FLOPs: 2·M·N·K per matmul; per element 3 for rmsNorm, 5 for softmax, 4 for silu,

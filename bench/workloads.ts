@@ -1,7 +1,7 @@
 /**
- * The benchmark workloads (DESIGN.md §7): which fixture module defines each, which of its
+ * The benchmark workloads (docs/architecture.md §7): which fixture module defines each, which of its
  * inputs stay resident on the GPU between calls (weights, the attention K and V, as in
- * research/peers-mirage-shapes.md) and the seeded inputs every system and peer receives.
+ * docs/benchmarks.md) and the seeded inputs every system and peer receives.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * jax-js (@jax-js/jax) on the `webgpu` package's Dawn, every program inside `jit`, as in
- * research/peers-mirage-shapes.md: resident arrays are created once and passed with `.ref`
+ * docs/benchmarks.md: resident arrays are created once and passed with `.ref`
  * (jax-js arrays are consumed by each call); per-call inputs are created from typed arrays
  * every call; the output is read with `.data()`. f16 data crosses as raw f16 bits through
  * a Uint16Array subclass installed as Float16Array (Node 20 has none), with no cast inside

@@ -1,6 +1,6 @@
 /**
  * ONNX models of the workloads, written from JS with `onnx-proto` (no python here), in
- * onnxruntime's fastest honest form per workload (research/peers-mirage-shapes.md):
+ * onnxruntime's fastest honest form per workload (docs/benchmarks.md):
  * gqa and lora plain MatMul/Softmax/Add; qknorm with primitive-op RMSNorm; rmsnorm with
  * opset-23 RMSNormalization; gated_mlp with com.microsoft QuickGelu(α=1) = x·sigmoid(x);
  * ntrans with SimplifiedLayerNormalization then com.microsoft SkipSimplifiedLayerNormalization.

@@ -1,5 +1,5 @@
 /**
- * The six benchmark programs of DESIGN.md §7: which module and export each is, and its
+ * The six benchmark programs of docs/architecture.md §7: which module and export each is, and its
  * hand-written μGraph. Free of `import.meta.glob` (benchmarks.ts adds the page's module
  * loading), so that the page and the Node demo (playground/demo/) share this one list.
  */
@@ -11,7 +11,7 @@ export type ShapeSet = 'small' | 'full';
 
 export interface Benchmark {
   readonly id: BenchmarkId;
-  /** What it computes, in the notation of DESIGN.md §7. */
+  /** What it computes, in the notation of docs/architecture.md §7. */
   readonly formula: string;
   /** Module file name in fixtures/programs/ (and small/). */
   readonly file: string;

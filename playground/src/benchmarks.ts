@@ -1,5 +1,5 @@
 /**
- * The six benchmark programs of DESIGN.md §7 as the playground shows them, at small shapes
+ * The six benchmark programs of docs/architecture.md §7 as the playground shows them, at small shapes
  * (the test twins in fixtures/programs/small/) and at Mirage's full shapes with b = 1
  * (fixtures/programs/). Each comes three ways:
  *   - the tensor module as an app imports it (through the mugraph plugin when it is on);
