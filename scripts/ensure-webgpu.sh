@@ -22,7 +22,8 @@ probe() {
 }
 
 if [ ! -d node_modules/webgpu ]; then
-  echo "ensure-webgpu: node_modules/webgpu is missing; run 'npm ci' first." >&2
+  # A devDependency here (the tests need it); users of the package install it only for the GPU commands.
+  echo "ensure-webgpu: node_modules/webgpu is missing; run 'npm install' first." >&2
   exit 1
 fi
 

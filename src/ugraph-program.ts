@@ -17,22 +17,35 @@
 import { compile } from './compile.js';
 import { isProgram, type Program } from './frontend/program.js';
 import { loadCompiled } from './runtime/loader.js';
-import type { CompiledProgram, LoadOptions } from './runtime/types.js';
+import type { CompiledProgram, InputDTypes, LoadOptions } from './runtime/types.js';
 import type { TensorProgram } from './tensor-program.js';
 import { UGraphError } from './ugraph/errors.js';
 import { interfaceMismatches } from './ugraph/implements.js';
 import { KernelGraph } from './ugraph/kernel-graph.js';
 
-export interface UGraphProgram extends TensorProgram {
+/** A TensorProgram whose `load()` runs a given μGraph; typed like the program it implements. */
+export interface UGraphProgram<Inputs extends InputDTypes = InputDTypes, Outputs extends string = string> extends TensorProgram<Inputs, Outputs> {
   /** The μGraph `load()` compiles. */
   readonly ugraph: KernelGraph;
+}
+
+/** What `ugraphProgram()` makes at run time: its `program` is the DSL's Program (see DslTensorProgram). */
+export interface DslUGraphProgram extends UGraphProgram {
+  readonly program: Program;
 }
 
 /** Marks our values across copies of this package (a module may bundle its own). */
 const UGRAPH_PROGRAM_BRAND = Symbol.for('mugraph.ugraph-program');
 
-export function ugraphProgram(program: TensorProgram | Program, graph: KernelGraph): UGraphProgram {
-  const p = isProgram(program) ? program : (program as Partial<TensorProgram> | null)?.program;
+export function ugraphProgram<Inputs extends InputDTypes, Outputs extends string>(program: TensorProgram<Inputs, Outputs>, graph: KernelGraph): UGraphProgram<Inputs, Outputs>;
+export function ugraphProgram(program: Program, graph: KernelGraph): DslUGraphProgram;
+export function ugraphProgram(program: TensorProgram | Program, graph: KernelGraph): DslUGraphProgram {
+  return declareUGraph(program, graph);
+}
+
+/** ugraphProgram for a value of either kind (the overloads above only keep the types). */
+function declareUGraph(program: TensorProgram | Program, graph: KernelGraph): DslUGraphProgram {
+  const p: unknown = isProgram(program) ? program : (program as Partial<TensorProgram> | null)?.program;
   if (!isProgram(p)) throw new UGraphError('ugraphProgram', 'the first argument must be a tensor program (what tensorProgram(...) returns)');
   const ugraph = ownKernelGraph(graph);
   const mismatches = interfaceMismatches(p, ugraph);
@@ -48,7 +61,8 @@ export function ugraphProgram(program: TensorProgram | Program, graph: KernelGra
   return Object.freeze({ [UGRAPH_PROGRAM_BRAND]: true, name: p.name, program: p, ugraph, load });
 }
 
-export function isUGraphProgram(value: unknown): value is UGraphProgram {
+/** Whether `value` came from `ugraphProgram()` (of any copy of this package): its `program` is then a DSL Program. */
+export function isUGraphProgram(value: unknown): value is DslUGraphProgram {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[UGRAPH_PROGRAM_BRAND] === true;
 }
 
@@ -58,13 +72,13 @@ export function isUGraphProgram(value: unknown): value is UGraphProgram {
  * benchmark fixtures' cases); undefined for anything else. Throws when a declaration's
  * μGraph does not implement its program.
  */
-export function asUGraphProgram(value: unknown): UGraphProgram | undefined {
-  if (isUGraphProgram(value)) return ugraphProgram(value.program, value.ugraph);
+export function asUGraphProgram(value: unknown): DslUGraphProgram | undefined {
+  if (isUGraphProgram(value)) return declareUGraph(value.program, value.ugraph);
   const candidate = value as { program?: unknown; graph?: unknown } | null;
   if (typeof candidate !== 'object' || candidate === null || !isKernelGraphLike(candidate.graph)) return undefined;
   const { program } = candidate;
   const isTensorProgram = typeof program === 'object' && program !== null && isProgram((program as { program?: unknown }).program);
-  return isProgram(program) || isTensorProgram ? ugraphProgram(program as Program | TensorProgram, candidate.graph) : undefined;
+  return isProgram(program) || isTensorProgram ? declareUGraph(program as Program | TensorProgram, candidate.graph) : undefined;
 }
 
 /**

@@ -173,16 +173,17 @@ describe('under plain Node, from dist/', () => {
     const { code, stdout } = await node(['bin/mugraph.js', 'check', GOOD_FIXTURE]);
     expect(code, stdout).toBe(0);
     expect(stdout).toMatch(/^adapter: /m);
-    const rows = stdout.split('\n').filter((l) => /^\s+o\s+f(16|32)\s/.test(l));
+    // The summary is a table: │ output │ variant │ ... │ result │ load+run │
+    const rows = stdout.split('\n').filter((l) => /^\s*│\s*o\s*│\s*f(16|32)\s*│/.test(l));
     expect(rows.length).toBeGreaterThanOrEqual(1);
-    expect(rows.every((r) => /\sPASS\s/.test(r))).toBe(true);
-    expect(rows.some((r) => /\sf32\s/.test(r))).toBe(true);
+    expect(rows.every((r) => /│\s*PASS\s*│/.test(r))).toBe(true);
+    expect(rows.some((r) => /│\s*f32\s*│/.test(r))).toBe(true);
   }, 120_000);
 
   it('mugraph check exits 1 when the comparison fails (--tolerance 0)', async () => {
     const { code, stdout } = await node(['bin/mugraph.js', 'check', '--variant', 'f32', '--tolerance', '0', GOOD_FIXTURE]);
     expect(code, stdout).toBe(1);
-    expect(stdout).toMatch(/^\s+o\s+f32\s.*\sFAIL\s/m);
+    expect(stdout).toMatch(/^\s*│\s*o\s*│\s*f32\s*│.*│\s*FAIL\s*│/m);
   }, 120_000);
 
   it.runIf(process.platform === 'linux')('mugraph check exits 2 with a clear message without a WebGPU adapter', async () => {

@@ -3,7 +3,8 @@
  * test/cli-mugraph/: μGraphs that implement their programs pass against the float64
  * reference in the interpreter and on the adapter, with `--svg` writing their diagrams; a
  * wrong μGraph FAILs (exit 1); a module without μGraphs, or with one that does not
- * implement its program, is invalid (exit 2) and the message names the file.
+ * implement its program, is invalid (exit 2) and the message names the file. The results
+ * are a table whose load+run column is explained under it.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -36,7 +37,8 @@ async function mugraph(...args: string[]): Promise<{ code: number; out: string }
 
 /** The table rows of one output: `{ interpreter: 'PASS', f32: 'PASS', ... }`. */
 function results(out: string, output: string): Record<string, string> {
-  const rows = out.split('\n').map((line) => line.trim().split(/\s{2,}/)).filter((cells) => cells[0] === output && cells.length >= 6);
+  const rows = out.split('\n').map((line) => line.trim().split('│').slice(1, -1).map((cell) => cell.trim()))
+    .filter((cells) => cells[0] === output && cells.length === 7);
   return Object.fromEntries(rows.map((cells) => [cells[1]!, cells[5]!]));
 }
 
@@ -49,6 +51,8 @@ describe('mugraph check --mugraph', () => {
     expect(out).toMatch(/^ {4}μGraph [0-9a-f]{12}: 1 kernel \(1 custom\)$/m);
     expect(results(out, 'y')).toMatchObject({ interpreter: 'PASS', f32: 'PASS' });
     expect(results(out, 'o')).toMatchObject({ interpreter: 'PASS', f32: 'PASS' });
+    expect(out).toMatch(/^ {4}│ output │ variant +│ max abs err │ rel L2 err │ tolerance │ result │ load\+run │$/m);
+    expect(out).toContain('\nload+run: seconds to load the program on the adapter (create its pipelines, i.e. compile its shaders, which dominates a first run)');
     expect(out).toContain('outputs checked');
 
     expect((await readdir(svgDir)).sort()).toEqual(['good.ugraph.default.svg', 'good.ugraph.rmsnormSmall.svg']);

@@ -1,15 +1,25 @@
 /**
  * What the plugin and `mugraph warm` do with one `*.tensor.ts`: evaluate it, and for each
- * exported program find its lock entry (or, unless frozen, compile and write one), then
- * regenerate the WGSL from the entry's μGraph and emit the replacement ES module.
+ * exported program find its entry (the lock, then the scratch cache: cache/store.ts) or,
+ * unless frozen, compile and write one, then regenerate the WGSL from the entry's μGraph and
+ * emit the replacement ES module.
  *
  * - A hit compiles nothing: the entry is checked against the program and target
- *   (cache/lock-hit.ts: interface, limits, and the μGraph the compiler would choose) and
- *   its μGraph is only code-generated again.
- * - Frozen (CI): a missing entry is a MissingEntryError naming `npx mugraph warm <file>`;
- *   a corrupt or rejected one is a CorruptEntryError naming the entry file and the same fix.
- *   Not frozen: either is (re)compiled, and a rejected entry's replacement is reported
- *   ('rebuilt') with the reason.
+ *   (cache/lock-hit.ts: compiler, interface, limits, the μGraph the compiler would choose,
+ *   the report's counts) and its μGraph is only code-generated again.
+ * - New entries go where the store writes: the lock (`writeLock`, the default), or the
+ *   scratch cache (the dev server). A build that writes the lock adds an entry only the
+ *   scratch cache has without compiling it again ('compiled', with `promotedFrom`).
+ * - An entry is a function of its program, configuration and compiler, so compiling a
+ *   program twice writes the same bytes: the compile time and the reference check
+ *   (`profile`, which `mugraph warm` sets where there is an adapter) are reported on the
+ *   ProgramBuild, never written into the entry. A failing check writes nothing.
+ * - Frozen (CI): only the lock is read; a missing entry is a MissingEntryError naming
+ *   `npx mugraph warm <file>`; a corrupt, rejected or outdated one (another lock format or
+ *   compiler) is a CorruptEntryError naming the entry file and the same fix. Not frozen:
+ *   either is (re)compiled, and the replacement is reported ('rebuilt') with the reason; an
+ *   entry in lock format 1 (keyed differently) is replaced by one at the new key, and
+ *   deleted when the build writes the lock.
  * - The same key compiled twice at once in one process (two modules, one program) is
  *   compiled once.
  */
@@ -21,14 +31,14 @@ import type { NodeGpu } from '../gpu/node-device.js';
 import type { CompiledProgram } from '../runtime/types.js';
 import { KernelGraph } from '../ugraph/kernel-graph.js';
 import type { TargetProfile } from '../ugraph/target.js';
-import { COMPILER_ID, compileProgram, regenerate } from './compiler.js';
+import { COMPILER_ID, compileProgram, kernelLaunches, regenerate } from './compiler.js';
 import { type EmittedProgram, emitModule } from './emit.js';
-import { CorruptEntryError, type LockEntry, sealEntry, type Verification } from '../cache/entry.js';
-import { cacheKey, compilerIdentity } from '../cache/key.js';
+import { CorruptEntryError, formatMismatch, type LockEntry, OutdatedEntryError, sealEntry } from '../cache/entry.js';
+import { CACHE_SCHEMA, cacheKey, compilerIdentity, type KeyInputs, legacyKeys } from '../cache/key.js';
 import type { ResolvedOptions } from './options.js';
 import { checkLockHit, regenerateEntry } from '../cache/lock-hit.js';
-import { KernelStore } from '../cache/store.js';
-import { referenceCheck } from './verify.js';
+import { type EntryDirectory, KernelStore, type StoredEntry } from '../cache/store.js';
+import { type ReferenceCheck, referenceCheck } from './verify.js';
 
 /** 'hit': from the lock; 'compiled': new entry; 'rebuilt': replaced a corrupt entry or one the lock-hit checks rejected. */
 export type EntryStatus = 'hit' | 'compiled' | 'rebuilt';
@@ -46,6 +56,12 @@ export interface ProgramBuild {
   readonly compiled: CompiledProgram;
   /** Why a 'rebuilt' entry was replaced. */
   readonly reason?: string;
+  /** Seconds spent compiling, when this build compiled the entry. Not in the entry: it differs between runs. */
+  readonly compileSeconds?: number;
+  /** The reference check on this machine's adapter that the new entry passed (`profile`), when one ran. Not in the entry: it differs between machines. */
+  readonly check?: ReferenceCheck;
+  /** The scratch-cache entry a new lock entry was copied from (compiled earlier, by the dev server), instead of compiling. */
+  readonly promotedFrom?: string;
 }
 
 export interface ModuleBuild {
@@ -111,10 +127,10 @@ export class MissingEntryError extends Error {
 /** Newly compiled kernels that do not match the float64 reference: never written to the lock. */
 export class VerificationError extends Error {
   override readonly name = 'VerificationError';
-  constructor(moduleFile: string, programName: string, readonly verification: Extract<Verification, { method: 'reference-check' }>) {
-    const failed = verification.variants.filter((v) => !v.pass)
+  constructor(moduleFile: string, programName: string, readonly check: ReferenceCheck) {
+    const failed = check.variants.filter((v) => !v.pass)
       .map((v) => `${v.variant}: relative L2 error ${v.relL2Error.toExponential(2)} > ${v.tolerance.toExponential(0)}`);
-    super(`${moduleFile}: the kernels compiled for program "${programName}" do not match the float64 reference on ${verification.adapter} `
+    super(`${moduleFile}: the kernels compiled for program "${programName}" do not match the float64 reference on ${check.adapter} `
       + `(${failed.join('; ')}); the entry was not written`);
   }
 }
@@ -136,12 +152,13 @@ export function createBuildContext(options: ResolvedOptions): BuildContext {
   let gpu: Promise<NodeGpu> | undefined;
   return {
     options,
-    store: new KernelStore(options.lockDir, options.cacheDir),
+    store: new KernelStore(options.lockDir, options.cacheDir, options.writeLock),
     gpu: () => (gpu ??= import('../gpu/node-device.js').then((m) => m.createNodeDevice())),
     async release() {
       const current = gpu;
       gpu = undefined;
-      (await current)?.destroy();
+      // A device that could not be created (no `webgpu` package, no adapter) has nothing to destroy; its error went to gpu()'s caller.
+      (await current?.catch(() => undefined))?.destroy();
     },
   };
 }
@@ -160,7 +177,7 @@ export async function buildTensorModule(file: string, context: BuildContext): Pr
       builds.push(built);
       context.options.onProgram({
         file: loaded.file, exportName, programName: program.name, key: built.key, target: target.name, status: built.status,
-        entryFile: built.file, kernels: built.entry.report.kernels, ...(built.reason === undefined ? {} : { reason: built.reason }),
+        entryFile: built.file, kernels: kernelLaunches(built.compiled), ...(built.reason === undefined ? {} : { reason: built.reason }),
       });
     }
     programs.push(...builds);
@@ -176,9 +193,22 @@ export async function buildTensorModule(file: string, context: BuildContext): Pr
   return { file: loaded.file, dependencies: loaded.dependencies, programs, code, timings };
 }
 
+/** What the key of `program` built for `target` is computed from. */
+function keyInputs(program: Program, options: ResolvedOptions, target: TargetProfile): KeyInputs {
+  return { program: program.canonicalJSON(), search: options.search, target };
+}
+
 /** The lock key of `program` built for `target` (by default the most preferred of the options' targets). */
 export function programKey(program: Program, options: ResolvedOptions, target: TargetProfile = options.targets[0]!): string {
-  return cacheKey({ program: program.canonicalJSON(), search: options.search, target, compiler: compilerIdentity(COMPILER_ID) });
+  return cacheKey(keyInputs(program, options, target));
+}
+
+/** An entry for `program` in an older lock format (keyed differently) in `dir`, if there is one: its key, file and format. */
+export async function legacyEntry(program: Program, options: ResolvedOptions, target: TargetProfile, dir: EntryDirectory): Promise<{ key: string; file: string; format: number } | undefined> {
+  for (const { key, format } of legacyKeys(keyInputs(program, options, target))) {
+    if (await dir.has(key)) return { key, file: dir.fileFor(key), format };
+  }
+  return undefined;
 }
 
 const inFlight = new Map<string, Promise<Omit<ProgramBuild, 'exportName'>>>();
@@ -201,46 +231,72 @@ async function lookupOrCompile(
 ): Promise<Omit<ProgramBuild, 'exportName'>> {
   const { options, store } = context;
   let reason: string | undefined;
-  try {
-    const stored = await timedAsync(clock, 'lock', () => store.read(key));
-    if (stored) {
+  let promote: { stored: StoredEntry; compiled: CompiledProgram } | undefined;
+  for (const source of store.sources(options.frozen)) {
+    try {
+      const stored = await timedAsync(clock, 'lock', () => source.read(key));
+      if (!stored) continue;
       timed(clock, 'lock', () => checkLockHit(stored, program, target));
       const compiled = timed(clock, 'regenerate', () => regenerateEntry(stored, program));
-      return { program, target, key, status: 'hit', entry: stored.entry, file: stored.file, compiled };
+      // Served from where it is, unless only the scratch cache has it and this build writes the lock: then the lock gets it.
+      if (source === store.primary || source === store.target) return { program, target, key, status: 'hit', entry: stored.entry, file: stored.file, compiled };
+      promote = { stored, compiled };
+      break;
+    } catch (error) {
+      if (!(error instanceof CorruptEntryError) || options.frozen) throw withFix(error, moduleFile, options.root);
+      reason ??= error.message;
     }
-  } catch (error) {
-    if (!(error instanceof CorruptEntryError) || options.frozen) throw withFix(error, moduleFile, options.root);
-    reason = error.message;
   }
-  if (options.frozen) throw new MissingEntryError(moduleFile, program.name, store.fileFor(key), options.root, target.name);
-  const outcome = timed(clock, 'compile', () => compileProgram(program, options.search, target));
-  const verification = options.profile
-    ? await timedAsync(clock, 'compile', async () => referenceCheck(program, outcome.compiled, await context.gpu()))
-    : outcome.verification;
-  if (verification.method === 'reference-check' && !verification.pass) throw new VerificationError(moduleFile, program.name, verification);
+  const legacy = promote ? undefined : await timedAsync(clock, 'lock', () => legacyEntry(program, options, target, store.primary));
+  const outdated = legacy && new OutdatedEntryError(legacy.file, `${formatMismatch(legacy.format)}; the entry for this format is ${store.primary.fileFor(key)}`);
+  if (options.frozen) {
+    if (outdated) throw withFix(outdated, moduleFile, options.root);
+    throw new MissingEntryError(moduleFile, program.name, store.primary.fileFor(key), options.root, target.name);
+  }
+  reason ??= outdated?.message;
+  const made = promote ? { entry: promote.stored.entry, compiled: promote.compiled } : timed(clock, 'compile', () => compileEntry(program, key, options, target));
+  const check = options.profile
+    ? await timedAsync(clock, 'compile', async () => referenceCheck(program, made.compiled, await context.gpu()))
+    : undefined;
+  if (check && !check.pass) throw new VerificationError(moduleFile, program.name, check);
+  const written = await timedAsync(clock, 'lock', () => store.target.write(made.entry));
+  // The outdated entry is replaced where it was: in the lock when this build writes it (the dev server leaves the lock alone).
+  if (legacy && store.target === store.primary) await store.primary.remove(legacy.key);
+  return {
+    program, target, key, status: reason === undefined ? 'compiled' : 'rebuilt', entry: made.entry, file: written, compiled: made.compiled,
+    ...(reason === undefined ? {} : { reason }),
+    ...('compileSeconds' in made ? { compileSeconds: made.compileSeconds } : {}),
+    ...(check ? { check } : {}),
+    ...(promote ? { promotedFrom: promote.stored.file } : {}),
+  };
+}
+
+/** A new entry for `program`, sealed: a function of the program, configuration and compiler only (nothing measured, no time). */
+function compileEntry(program: Program, key: string, options: ResolvedOptions, target: TargetProfile) {
+  const outcome = compileProgram(program, options.search, target);
   const entry = sealEntry({
-    schema: 1,
+    schema: CACHE_SCHEMA,
     key,
     program: { name: program.name, canonical: JSON.parse(program.canonicalJSON()) as unknown },
     config: { search: options.search, target, compiler: compilerIdentity(COMPILER_ID) },
     ugraph: outcome.ugraph.toJSON(),
-    verification,
+    verification: outcome.verification,
     report: outcome.record,
   });
-  const written = await timedAsync(clock, 'lock', () => store.write(entry));
-  const status: EntryStatus = reason === undefined ? 'compiled' : 'rebuilt';
-  return { program, target, key, status, entry, file: written, compiled: outcome.compiled, ...(reason === undefined ? {} : { reason }) };
+  return { entry, compiled: outcome.compiled, compileSeconds: outcome.compileSeconds };
 }
 
 /** A result shared between two programs with one key: the second gets its own names. */
 function relabelled(shared: Omit<ProgramBuild, 'exportName'>, program: Program, clock?: PhaseClock): Omit<ProgramBuild, 'exportName'> {
   if (shared.program === program) return shared;
   const compiled = timed(clock, 'regenerate', () => regenerate(KernelGraph.fromJSON(shared.entry.ugraph), program));
-  return { ...shared, program, status: 'hit', compiled };
+  // What the first build did (compiled, checked, promoted, and why) is its own: this one found the entry.
+  const { reason: _reason, compileSeconds: _seconds, check: _check, promotedFrom: _from, ...found } = shared;
+  return { ...found, program, status: 'hit', compiled };
 }
 
-/** A corrupt entry in a frozen build: say how to replace it. */
+/** A rejected entry in a frozen build: say how to replace it. */
 function withFix(error: unknown, moduleFile: string, root: string): unknown {
   if (!(error instanceof CorruptEntryError)) return error;
-  return new CorruptEntryError(error.file, `${error.reason}. Delete the file and run \`${warmCommand(moduleFile, root)}\`, then commit the lock`);
+  return error.withReason(`${error.reason}. Delete the file and run \`${warmCommand(moduleFile, root)}\`, then commit the lock`);
 }

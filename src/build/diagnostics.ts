@@ -1,8 +1,9 @@
 /**
- * Build errors in the shape bundlers report: the user's file, line and column, and a code
- * frame of the lines around it. `locateError` reads them off whatever evaluating a tensor
- * module threw (a ProgramError's site, or the `file:line:column:` prefix that
- * loadTensorModule puts on syntax, resolution and runtime errors).
+ * Build errors in the shape bundlers report: the user's file, line and column, the message
+ * without them (for bundlers that print the location themselves), and a code frame of the
+ * lines around it. `locateError` reads them off whatever evaluating a tensor module threw
+ * (a ProgramError's site, or the `file:line:column: ` prefix that loadTensorModule puts on
+ * syntax, resolution and runtime errors).
  */
 import { readFileSync } from 'node:fs';
 import { isProgramError } from '../frontend/errors.js';
@@ -15,7 +16,10 @@ export interface SourceLocation {
 }
 
 export interface LocatedError {
+  /** The whole message, `file:line:column: ` first when it has a location. */
   readonly message: string;
+  /** The message without its `file:line:column: ` prefix: what to print where the location is shown apart. */
+  readonly text: string;
   readonly location: SourceLocation | undefined;
   /** A few source lines around the location, the line marked; empty when the file cannot be read. */
   readonly frame: string;
@@ -32,18 +36,30 @@ export function locateError(error: unknown): LocatedError {
     const match = LOCATION_PREFIX.exec(message);
     if (match) location = { file: match[1]!, line: Number(match[2]), column: Number(match[3]) };
   }
-  return { message, location, frame: location ? codeFrame(location) : '' };
+  const prefix = location ? `${location.file}:${location.line}:${location.column}: ` : undefined;
+  const text = prefix !== undefined && message.startsWith(prefix) ? message.slice(prefix.length) : message;
+  return { message, text, location, frame: location ? codeFrame(location) : '' };
+}
+
+/** The file's lines, or undefined when it cannot be read. */
+function readLines(file: string): string[] | undefined {
+  try {
+    return readFileSync(file, 'utf8').split(/\r?\n/);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The text of line `line` (1-based) of `file`; undefined when the file cannot be read or is shorter. */
+export function sourceLine(file: string, line: number): string | undefined {
+  const lines = readLines(file);
+  return lines !== undefined && line >= 1 && line <= lines.length ? lines[line - 1] : undefined;
 }
 
 /** Two lines of context either side, `>` on the line, `^` under the column. */
 export function codeFrame({ file, line, column }: SourceLocation, context = 2): string {
-  let lines: string[];
-  try {
-    lines = readFileSync(file, 'utf8').split(/\r?\n/);
-  } catch {
-    return '';
-  }
-  if (line < 1 || line > lines.length) return '';
+  const lines = readLines(file);
+  if (lines === undefined || line < 1 || line > lines.length) return '';
   const first = Math.max(1, line - context);
   const last = Math.min(lines.length, line + context);
   const width = String(last).length;

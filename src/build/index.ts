@@ -3,13 +3,15 @@
  * options, evaluating the module, looking up or filling the kernel lock, regenerating
  * WGSL, emitting the ES module, and diagnostics located at the user's file:line.
  */
-export { type FilterPattern, type MugraphOptions, type ResolvedOptions, type SearchConfig, resolveOptions } from './options.js';
+export {
+  type FilterPattern, formatProgramEvent, type MugraphOptions, type ProgramEvent, type ResolvedOptions, type SearchConfig, resolveOptions,
+} from './options.js';
 export {
   type BuildContext, type BuildTimings, buildTensorModule, createBuildContext, type EntryStatus, MissingEntryError, type ModuleBuild,
   type ProgramBuild, programKey, VerificationError, warmCommand,
 } from './build-module.js';
 export { CorruptEntryError, type LockEntry, type Verification } from '../cache/entry.js';
 export { KernelStore } from '../cache/store.js';
-export { codeFrame, type LocatedError, locateError, type SourceLocation } from './diagnostics.js';
+export { codeFrame, type LocatedError, locateError, sourceLine, type SourceLocation } from './diagnostics.js';
 export { RUNTIME_ENTRY, RUNTIME_SPECIFIER } from './emit.js';
 export { jsLiteral } from '../codegen/escape.js';

@@ -31,6 +31,13 @@ export interface MugraphOptions {
   lockDir?: string | false;
   /** Scratch cache (safe to delete). @default '<root>/node_modules/.cache/mugraph', or $MUGRAPH_CACHE_DIR */
   cacheDir?: string;
+  /**
+   * Whether newly compiled entries go to the committed lock (true) or only to the scratch
+   * cache (false). Either way the lock is read first, then the scratch cache; `mugraph warm`
+   * always writes the lock, adding what the scratch cache holds without compiling it again.
+   * @default true; false under a dev server (Vite's `vite serve`, `webpack serve`, `rspack serve`) unless given
+   */
+  writeLock?: boolean;
   /** Search configuration (part of the cache key). @default {} */
   search?: SearchConfig;
   /** Target profile the kernels are compiled and validated for (part of the cache key); shorthand for `targets: [target]`. @default webgpuDefaults */
@@ -68,7 +75,13 @@ export interface MugraphOptions {
    * definition cannot hang the build. @default 30000
    */
   evaluateTimeoutMs?: number;
-  /** Called once per program built, with what the lock did. @default prints compiles and rebuilds to stderr */
+  /**
+   * Called once per program and target built, with what the lock did. The default reports
+   * compiles (info) and rebuilds (warning) through the bundler's logger, so the bundler's log
+   * level silences them; hits are not reported. Outside a bundler (the API) it prints them
+   * to stderr; `mugraph warm` prints its own lines.
+   * @default the bundler's logger (formatProgramEvent)
+   */
   onProgram?: (event: ProgramEvent) => void;
 }
 
@@ -96,6 +109,7 @@ export interface ResolvedOptions {
   /** Absolute, or false when entries live only in the scratch cache. */
   readonly lockDir: string | false;
   readonly cacheDir: string;
+  readonly writeLock: boolean;
   readonly search: SearchConfig;
   /** Non-empty, most preferred first. */
   readonly targets: readonly TargetProfile[];
@@ -121,6 +135,7 @@ export function resolveOptions(options: MugraphOptions = {}, env: NodeJS.Process
     exclude: options.exclude ?? DEFAULT_EXCLUDE,
     lockDir: lockDir === false ? false : inRoot(lockDir),
     cacheDir: inRoot(options.cacheDir ?? env.MUGRAPH_CACHE_DIR ?? DEFAULT_CACHE_DIR),
+    writeLock: options.writeLock ?? true,
     search: options.search ?? {},
     targets: resolveTargets(options),
     frozen: options.frozen ?? isCI(env),
@@ -150,12 +165,21 @@ function resolveTargets(options: MugraphOptions): readonly TargetProfile[] {
   return Object.freeze([...targets]);
 }
 
-/** The default `onProgram`: one stderr line per compile or rebuild; hits are silent. */
-export function printProgramEvent(event: ProgramEvent, root: string): void {
-  if (event.status === 'hit') return;
+/**
+ * What the default `onProgram` reports for `event`: `compiled scaled_sum from src/x.tensor.ts
+ * for webgpu-defaults: 2 kernels -> mugraph.lock/ab.json`, undefined for a hit (nothing to say).
+ */
+export function formatProgramEvent(event: ProgramEvent, root: string): string | undefined {
+  if (event.status === 'hit') return undefined;
   const what = event.status === 'compiled' ? 'compiled' : `rebuilt (${event.reason ?? 'corrupt entry'})`;
-  process.stderr.write(`mugraph: ${what} ${event.programName} from ${relative(root, event.file)} for ${event.target}: `
-    + `${event.kernels} kernel${event.kernels === 1 ? '' : 's'} -> ${relative(root, event.entryFile)}\n`);
+  return `${what} ${event.programName} from ${relative(root, event.file)} for ${event.target}: `
+    + `${event.kernels} kernel${event.kernels === 1 ? '' : 's'} -> ${relative(root, event.entryFile)}`;
+}
+
+/** The default `onProgram` without a bundler (the API): formatProgramEvent's line on stderr. The plugin reports through the bundler instead. */
+export function printProgramEvent(event: ProgramEvent, root: string): void {
+  const line = formatProgramEvent(event, root);
+  if (line !== undefined) process.stderr.write(`mugraph: ${line}\n`);
 }
 
 /** The CI convention: `CI` set to anything but an explicit false. */

@@ -8,47 +8,35 @@
  * re-sealed entry is caught by the checks every lock hit makes (lock-hit.ts) or, for what
  * they cannot prove, by `mugraph verify`.
  */
-import { describeValue, expectArray, expectBoolean, expectFinite, expectInteger, expectOneOf, expectRecord, fail } from '../ugraph/check.js';
-import { isUGraphError } from '../ugraph/errors.js';
+import { describeValue } from '../ugraph/check.js';
 import { KernelGraph, type KernelGraphJSON } from '../ugraph/kernel-graph.js';
 import type { TargetProfile } from '../ugraph/target.js';
 import { CACHE_SCHEMA, cacheKey, type CompilerIdentity, sha256, stableStringify } from './key.js';
 import type { SearchConfig } from '../build/options.js';
 import { parseBoundedJSON } from './bounded-json.js';
-
-/** Per variant, the errors measured against the float64 reference. */
-export interface VariantErrors {
-  readonly variant: 'f16' | 'f32';
-  readonly maxAbsError: number;
-  readonly relL2Error: number;
-  readonly tolerance: number;
-  readonly pass: boolean;
-}
+import { entrySchemaProblem } from './entry-schema.js';
 
 /**
- * How the entry's μGraph was shown to compute the program. Honest by construction:
+ * How the entry's μGraph was shown to compute the program, by construction:
  * 'per-operator-lowering' claims only that the μGraph is the program's one-kernel-per-op
- * lowering (no search happened, nothing was measured); 'reference-check' records the
- * seeds, the adapter and the errors measured on it against the float64 reference.
+ * lowering (no search happened). Measurements on an adapter are not part of an entry: they
+ * differ between machines and runs, and an entry is a function of its program,
+ * configuration and compiler (`mugraph verify` measures; see build/verify.ts).
  */
-export type Verification =
-  | { readonly method: 'per-operator-lowering'; readonly note: string }
-  | {
-      readonly method: 'reference-check';
-      readonly seeds: readonly number[];
-      readonly adapter: string;
-      /** Worst over seeds, per variant. */
-      readonly variants: readonly VariantErrors[];
-      readonly pass: boolean;
-    };
+export interface Verification {
+  readonly method: 'per-operator-lowering';
+  readonly note: string;
+}
 
-/** What compiling reported: compile()'s report plus time; more fields (candidates, speedup) come with the search. */
+/** What compiling reported; no timings (they differ between runs). Checked against the μGraph on every hit (lock-hit.ts). */
 export interface CompileRecord {
   readonly compiler: string;
-  readonly compileSeconds: number;
-  /** Kernel launches per run. */
+  /** Kernel launches per run: the count warm, verify and the build report. */
   readonly kernels: number;
-  readonly [extra: string]: unknown;
+  /** Distinct shaders (identical launches share one pipeline). */
+  readonly pipelines: number;
+  readonly customKernels: number;
+  readonly source: 'naive-lowering' | 'given';
 }
 
 export interface LockEntry {
@@ -68,9 +56,30 @@ export type UnsealedEntry = Omit<LockEntry, 'contentHash'>;
 
 /** A lock entry that failed validation; the message names the file and the reason. */
 export class CorruptEntryError extends Error {
-  override readonly name = 'CorruptEntryError';
-  constructor(readonly file: string, readonly reason: string) {
-    super(`${file}: corrupt or modified lock entry: ${reason}`);
+  override readonly name: string = 'CorruptEntryError';
+  constructor(readonly file: string, readonly reason: string, what = 'corrupt or modified lock entry') {
+    super(`${file}: ${what}: ${reason}`);
+  }
+
+  /** The same rejection with more to say (the fix). */
+  withReason(reason: string): CorruptEntryError {
+    return new CorruptEntryError(this.file, reason);
+  }
+}
+
+/**
+ * An entry written by another mugraph version (another lock format or compiler): not
+ * damaged, but not what this version writes for the program. Rejected like a corrupt one
+ * (rebuilt, or a frozen build fails naming the fix), with its own wording.
+ */
+export class OutdatedEntryError extends CorruptEntryError {
+  override readonly name = 'OutdatedEntryError';
+  constructor(file: string, reason: string) {
+    super(file, reason, 'lock entry from another mugraph version');
+  }
+
+  override withReason(reason: string): OutdatedEntryError {
+    return new OutdatedEntryError(this.file, reason);
   }
 }
 
@@ -86,15 +95,16 @@ export function serializeEntry(entry: LockEntry): string {
 
 /** The key recomputed from what the entry says it was built from. */
 export function entryKeyOf(entry: Pick<LockEntry, 'program' | 'config'>): string {
-  return cacheKey({ program: JSON.stringify(entry.program.canonical), ...entry.config });
+  return cacheKey({ program: JSON.stringify(entry.program.canonical), search: entry.config.search, target: entry.config.target });
 }
 
 /**
  * Parses and validates an entry file's text; throws CorruptEntryError naming `file` for any
- * failure. Order: bounded JSON (bounded-json.ts), schema, key, content hash (so that nothing
- * below is computed on a damaged entry), the records' fields, the μGraph, and the key
- * recomputed from the program and configuration the entry records. Whether the entry may
- * serve a given program is lock-hit.ts's question.
+ * failure (OutdatedEntryError for another lock format). Order: bounded JSON
+ * (bounded-json.ts), the format, key, content hash (so that nothing below is computed on a
+ * damaged entry), the records (entry-schema.ts), the μGraph, and the key recomputed from
+ * the program and configuration the entry records. Whether the entry may serve a given
+ * program is lock-hit.ts's question.
  */
 export function parseEntry(text: string, file: string, expectedKey: string): { entry: LockEntry; ugraph: KernelGraph } {
   const reject = (reason: string): never => {
@@ -108,11 +118,14 @@ export function parseEntry(text: string, file: string, expectedKey: string): { e
   }
   if (!isRecord(value)) return reject('not a JSON object');
   const entry = value as unknown as LockEntry;
-  if (entry.schema !== CACHE_SCHEMA) return reject(`schema ${describeValue(entry.schema)} is not ${CACHE_SCHEMA}`);
+  if (entry.schema !== CACHE_SCHEMA) {
+    if (Number.isInteger(entry.schema) && (entry.schema as number) > 0) throw new OutdatedEntryError(file, formatMismatch(entry.schema as number));
+    return reject(`schema ${describeValue(entry.schema)} is not ${CACHE_SCHEMA}`);
+  }
   if (entry.key !== expectedKey) return reject(`its key ${describeValue(entry.key)} does not match its file name (${expectedKey})`);
   const { contentHash, ...rest } = entry;
   if (typeof contentHash !== 'string' || contentHash !== contentHashOf(rest)) return reject('content hash mismatch (the file was edited or damaged)');
-  const problem = recordProblem(value);
+  const problem = entrySchemaProblem(value);
   if (problem !== undefined) return reject(problem);
   let ugraph: KernelGraph;
   try {
@@ -124,52 +137,15 @@ export function parseEntry(text: string, file: string, expectedKey: string): { e
   return { entry, ugraph };
 }
 
+/** Why an entry in lock format `format` is not used: written by an older or a newer mugraph. */
+export function formatMismatch(format: number): string {
+  return format < CACHE_SCHEMA
+    ? `it is in lock format ${format}, written by an older mugraph; this one reads and writes format ${CACHE_SCHEMA}`
+    : `it is in lock format ${format}, written by a newer mugraph; this one reads and writes format ${CACHE_SCHEMA} (upgrade mugraph)`;
+}
+
 function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/**
- * What is wrong with the fields every reader of an entry relies on (the CLI prints the
- * report and the verification), or undefined. `config` and `program.canonical` are pinned
- * by the key (recomputed from them), the μGraph by KernelGraph.fromJSON.
- */
-function recordProblem(entry: Readonly<Record<string, unknown>>): string | undefined {
-  for (const field of ['program', 'config', 'ugraph', 'verification', 'report'] as const) {
-    if (!isRecord(entry[field])) return `"${field}" must be an object, got ${describeValue(entry[field])}`;
-  }
-  const { program, config, verification, report } = entry as Record<'program' | 'config' | 'verification' | 'report', Record<string, unknown>>;
-  try {
-    if (typeof program.name !== 'string') fail('program', `name must be a string, got ${describeValue(program.name)}`);
-    for (const field of ['search', 'target', 'compiler'] as const) {
-      if (!isRecord(config[field])) fail('config', `${field} must be an object, got ${describeValue(config[field])}`);
-    }
-    checkVerification(verification);
-    if (typeof report.compiler !== 'string') fail('report', `compiler must be a string, got ${describeValue(report.compiler)}`);
-    expectFinite(report.compileSeconds, 'report', 'compileSeconds');
-    expectInteger(report.kernels, 'report', 'kernels', 0);
-  } catch (error) {
-    if (isUGraphError(error)) return `"${error.where}": ${error.detail}`;
-    throw error; // a bug, not a bad entry
-  }
-  return undefined;
-}
-
-function checkVerification(verification: Readonly<Record<string, unknown>>): void {
-  const method = expectOneOf(verification.method, ['per-operator-lowering', 'reference-check'], 'verification', 'method');
-  if (method === 'per-operator-lowering') {
-    if (typeof verification.note !== 'string') fail('verification', `note must be a string, got ${describeValue(verification.note)}`);
-    return;
-  }
-  expectArray(verification.seeds, 'verification', 'seeds').forEach((seed, i) => expectInteger(seed, 'verification', `seeds[${i}]`, 0));
-  if (typeof verification.adapter !== 'string') fail('verification', `adapter must be a string, got ${describeValue(verification.adapter)}`);
-  expectBoolean(verification.pass, 'verification', 'pass');
-  expectArray(verification.variants, 'verification', 'variants').forEach((raw, i) => {
-    const where = `verification.variants[${i}]`;
-    const v = expectRecord(raw, where, ['variant', 'maxAbsError', 'relL2Error', 'tolerance', 'pass']);
-    expectOneOf(v.variant, ['f16', 'f32'], where, 'variant');
-    for (const field of ['maxAbsError', 'relL2Error', 'tolerance'] as const) expectFinite(v[field], where, field);
-    expectBoolean(v.pass, where, 'pass');
-  });
 }
 
 function contentHashOf(entry: UnsealedEntry): string {

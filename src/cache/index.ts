@@ -1,7 +1,9 @@
 /**
  * The kernel lock (committed, one JSON file per entry) and the scratch cache: keys,
- * sealed and validated entries, atomic writes.
+ * sealed and validated entries (their schema, published as schema/lock-entry.schema.json),
+ * atomic writes.
  */
-export { cacheKey, compilerIdentity, type CompilerIdentity } from './key.js';
-export { CorruptEntryError, type LockEntry, type Verification } from './entry.js';
-export { KernelStore } from './store.js';
+export { CACHE_SCHEMA, cacheKey, compilerIdentity, type CompilerIdentity } from './key.js';
+export { CorruptEntryError, type LockEntry, OutdatedEntryError, type Verification } from './entry.js';
+export { lockEntryJSONSchema, lockEntrySchema } from './entry-schema.js';
+export { EntryDirectory, KernelStore } from './store.js';

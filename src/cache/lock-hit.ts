@@ -4,6 +4,8 @@
  * already validated the file (entry.ts: bounded JSON, content hash, typed records, a valid
  * μGraph, the key recomputed). Here, against the program and target of this build:
  *
+ * 0. it was compiled by this mugraph's compiler (otherwise an OutdatedEntryError: the key
+ *    leaves the compiler out, so an entry of another version is found and replaced);
  * 1. the entry records this program (the same canonical JSON; otherwise a key collision);
  * 2. its μGraph has the program's interface by position: as many inputs and outputs, each
  *    with the program's shape and dtype. Names are not compared: entries are keyed without
@@ -13,7 +15,9 @@
  * 4. where the compiler's choice can be recomputed cheaply (`reproducibleUGraph`: without a
  *    search, the per-operator lowering), the μGraph is exactly that choice.
  *
- * `regenerateEntry` then compiles the μGraph to WGSL, a failure there being a rejection too.
+ * `regenerateEntry` then compiles the μGraph to WGSL, a failure there being a rejection too,
+ * and checks the entry's report against what it compiled to: the kernel count a reviewer
+ * reads in the entry is the one warm, verify and the build print.
  * Each rejection is a CorruptEntryError naming the file and the reason.
  *
  * The content hash only detects damage: anyone can edit an entry and re-seal it. Checks 1-3
@@ -23,14 +27,15 @@
  * check on a WebGPU adapter) catches a re-sealed μGraph with the right interface that
  * computes something else.
  */
-import { regenerate, reproducibleUGraph } from '../build/compiler.js';
+import { COMPILER_ID, type KernelCounts, kernelCounts, regenerate, reproducibleUGraph } from '../build/compiler.js';
 import type { Program, TensorSpec } from '../frontend/program.js';
 import { formatShape } from '../ir/shape.js';
 import type { CompiledProgram } from '../runtime/types.js';
 import type { KernelGraph } from '../ugraph/kernel-graph.js';
+import { describeValue } from '../ugraph/check.js';
 import { targetProblems } from '../ugraph/target-check.js';
 import type { TargetProfile } from '../ugraph/target.js';
-import { CorruptEntryError } from './entry.js';
+import { CorruptEntryError, OutdatedEntryError } from './entry.js';
 import type { StoredEntry } from './store.js';
 
 /** Throws CorruptEntryError (naming the entry file) unless `stored` may serve `program` on `target`. */
@@ -38,6 +43,9 @@ export function checkLockHit(stored: StoredEntry, program: Program, target: Targ
   const reject = (reason: string): never => {
     throw new CorruptEntryError(stored.file, reason);
   };
+  const { compiler } = stored.entry.config.compiler; // its format and μGraph schema were checked on reading (entry-schema.ts)
+  // Quoted (describeValue): the name comes from the file, and control characters must not reach a terminal.
+  if (compiler !== COMPILER_ID) throw new OutdatedEntryError(stored.file, `it was compiled by ${describeValue(compiler)}; this mugraph compiles with "${COMPILER_ID}"`);
   if (JSON.stringify(stored.entry.program.canonical) !== program.canonicalJSON()) {
     reject('it records a different program under the same key (hash collision)');
   }
@@ -59,13 +67,23 @@ export function checkLockHit(stored: StoredEntry, program: Program, target: Targ
   }
 }
 
-/** The entry's μGraph compiled to WGSL and labelled with `program`'s names; a failure is a CorruptEntryError naming the file. */
+/**
+ * The entry's μGraph compiled to WGSL and labelled with `program`'s names; a failure, or a
+ * report whose counts are not the compiled program's, is a CorruptEntryError naming the file.
+ */
 export function regenerateEntry(stored: StoredEntry, program: Program): CompiledProgram {
+  let compiled: CompiledProgram;
   try {
-    return regenerate(stored.ugraph, program);
+    compiled = regenerate(stored.ugraph, program);
   } catch (error) {
     throw new CorruptEntryError(stored.file, `its μGraph does not compile to WGSL: ${(error as Error).message}`);
   }
+  const actual = kernelCounts(compiled, stored.ugraph);
+  const wrong = (Object.keys(actual) as (keyof KernelCounts)[]).find((field) => stored.entry.report[field] !== actual[field]);
+  if (wrong !== undefined) {
+    throw new CorruptEntryError(stored.file, `its report says ${wrong} ${stored.entry.report[wrong]}, its μGraph compiles to ${actual[wrong]}`);
+  }
+  return compiled;
 }
 
 /** Every way the μGraph's inputs and outputs differ from the program's in number, shape or dtype, by position; names are labels. */

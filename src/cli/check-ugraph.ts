@@ -15,7 +15,7 @@ import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { evaluateModule, moduleError } from '../frontend/load-module.js';
 import { checkProgram, compareOutputs, type ReferenceRun, referenceRun } from '../reference/check-program.js';
-import { asUGraphProgram, type UGraphProgram } from '../ugraph-program.js';
+import { asUGraphProgram, type DslUGraphProgram } from '../ugraph-program.js';
 import { kernelGraphToSVG } from '../ugraph/diagram.js';
 import { evaluateKernelGraph } from '../ugraph/interpreter.js';
 import { type CheckOptions, type CheckReport, gpuOutcome, type ModuleKind, type Outcome, runChecks, variantsToRun } from './check.js';
@@ -36,7 +36,7 @@ export const INTERPRETER_TOLERANCE = 1e-9;
 
 export interface LoadedUGraphExport {
   readonly exportName: string;
-  readonly value: UGraphProgram;
+  readonly value: DslUGraphProgram;
   /** Where its diagram was written, with `svgDir`. */
   readonly diagram?: string;
 }
@@ -77,7 +77,7 @@ function ugraphModules(svgDir: string | undefined): ModuleKind<LoadedUGraphExpor
 export async function loadUGraphModule(file: string, timeoutMs?: number): Promise<{ file: string; ugraphs: LoadedUGraphExport[] }> {
   const { file: entry, exports } = await evaluateModule(file, { timeoutMs });
   const ugraphs = Object.entries(exports).flatMap(([exportName, value]) => {
-    let declared: UGraphProgram | undefined;
+    let declared: DslUGraphProgram | undefined;
     try {
       declared = asUGraphProgram(value);
     } catch (error) {
@@ -91,7 +91,7 @@ export async function loadUGraphModule(file: string, timeoutMs?: number): Promis
   return { file: entry, ugraphs };
 }
 
-function interpreterOutcomes(value: UGraphProgram, reference: ReferenceRun): Outcome[] {
+function interpreterOutcomes(value: DslUGraphProgram, reference: ReferenceRun): Outcome[] {
   try {
     const start = performance.now();
     const actual = evaluateKernelGraph(value.ugraph, reference.inputs);

@@ -17,6 +17,7 @@ import type { Comparison } from '../reference/compare.js';
 import { checkProgram, supportedVariants, type VariantCheck, type VariantFailure } from '../reference/check-program.js';
 import type { Variant } from '../runtime/types.js';
 import { displayPath, messageOf } from './modules.js';
+import { type Column, renderTable } from './table.js';
 
 export interface CheckOptions {
   /** Seed of the random inputs (default 1). */
@@ -133,7 +134,7 @@ export async function runChecks<E>(files: readonly string[], options: CheckOptio
         const exported = exportName === program.name ? '' : `  [export ${exportName}]`;
         log(`  ${signature(program)}${exported}  (reference ${referenceSeconds.toFixed(2)} s)`);
         for (const note of notes) log(`    ${note}`);
-        const rows = [['output', 'variant', 'max abs err', 'rel L2 err', 'tolerance', 'result', 'time']];
+        const rows: string[][] = [];
         for (const outcome of outcomes) {
           if ('error' in outcome) {
             rows.push(['*', outcome.variant, '', '', '', 'ERROR', '']);
@@ -143,12 +144,13 @@ export async function runChecks<E>(files: readonly string[], options: CheckOptio
             rows.push(tableRow(outcome));
           }
         }
-        for (const line of formatTable(rows)) log(`    ${line}`);
+        for (const line of renderTable(COLUMNS, rows)) log(`    ${line}`);
       }
     }
   } finally {
     gpu?.destroy();
   }
+  if (gpu) log(TIME_NOTE);
   const failed = results.filter((r) => !r.comparison.pass).length;
   const errorNote = errors.length > 0 ? `; ${errors.length} error${errors.length === 1 ? '' : 's'}` : '';
   log(`${results.length} outputs checked: ${results.length - failed} passed, ${failed} failed${errorNote}`);
@@ -161,6 +163,15 @@ export function variantsToRun(program: Program, device: GPUDevice, wanted: reado
   return wanted ? supported.filter((v) => wanted.includes(v)) : supported;
 }
 
+const COLUMNS: readonly Column[] = [
+  { title: 'output' }, { title: 'variant' }, { title: 'max abs err' }, { title: 'rel L2 err' }, { title: 'tolerance' }, { title: 'result' },
+  { title: 'load+run', align: 'right' },
+];
+
+/** What the load+run column measures, printed under the tables: on a first run shader compilation dwarfs the kernels. */
+export const TIME_NOTE = 'load+run: seconds to load the program on the adapter (create its pipelines, i.e. compile its shaders, which '
+  + 'dominates a first run) and run it once (upload, dispatch, read back); for the μGraph interpreter, its time on the CPU.';
+
 function tableRow(check: Extract<Outcome, { comparison: Comparison }>): string[] {
   const { comparison: c } = check;
   const overflow = c.f16Overflow > 0 ? `, ${c.f16Overflow} beyond the f16 range ±65504` : '';
@@ -169,13 +180,6 @@ function tableRow(check: Extract<Outcome, { comparison: Comparison }>): string[]
     check.output, check.variant, c.maxAbsError.toExponential(2), c.relL2Error.toExponential(2), c.tolerance.toExponential(0),
     result, `${check.seconds.toFixed(2)} s`,
   ];
-}
-
-/** Left-aligned columns separated by two spaces; trailing spaces trimmed. */
-export function formatTable(rows: readonly (readonly string[])[]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
 }
 
 function signature(program: Program): string {

@@ -6,10 +6,13 @@
  * evaluate (its entries would look unreferenced) or when the globs match no tensor module
  * (then every entry would look unreferenced: a mistyped glob must not empty the lock).
  *
+ * It tidies the scratch cache too: the entries the dev server compiled there that no
+ * module references any more, or that the lock now has (`mugraph warm` added them).
+ *
  * Exit codes: 0 done, 2 an invalid module or globs that match no module (nothing deleted).
  */
 import { programKey } from '../build/build-module.js';
-import { KernelStore } from '../cache/store.js';
+import { type EntryDirectory, KernelStore } from '../cache/store.js';
 import { loadTensorModule } from '../frontend/load-module.js';
 import { displayPath, findTensorModules, lockCommandOptions, type LockCommandFlags, messageOf } from './modules.js';
 import { createProgress } from './progress.js';
@@ -22,7 +25,7 @@ export interface PruneOptions extends LockCommandFlags {
 
 export interface PruneReport {
   readonly exitCode: 0 | 2;
-  /** Keys deleted (or that would be, with dryRun). */
+  /** Entry files deleted (or that would be, with dryRun): the lock's, then the scratch cache's. */
   readonly pruned: readonly string[];
 }
 
@@ -52,12 +55,22 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
   } finally {
     progress.done();
   }
-  const pruned = (await store.keys()).filter((key) => !referenced.has(key));
+  const pruned = await prunable(store, referenced);
   // Everything to be deleted is listed before the first deletion.
-  for (const key of pruned) options.log(`${options.dryRun ? 'would delete' : 'deleting'} ${displayPath(resolved.root, store.fileFor(key))}`);
+  for (const { dir, key } of pruned) options.log(`${options.dryRun ? 'would delete' : 'deleting'} ${displayPath(resolved.root, dir.fileFor(key))}`);
   if (!options.dryRun) {
-    for (const key of pruned) await store.remove(key);
+    for (const { dir, key } of pruned) await dir.remove(key);
   }
   options.log(`${files.length} modules, ${referenced.size} entries referenced, ${pruned.length} ${options.dryRun ? 'unreferenced (dry run: nothing deleted)' : 'pruned'}`);
-  return { exitCode: 0, pruned };
+  return { exitCode: 0, pruned: pruned.map(({ dir, key }) => dir.fileFor(key)) };
+}
+
+/** The lock's entries no module references; the scratch cache's that none references or that the lock has. */
+async function prunable(store: KernelStore, referenced: ReadonlySet<string>): Promise<{ dir: EntryDirectory; key: string }[]> {
+  const { lock, primary, scratch } = store;
+  const unreferenced = (await primary.keys()).filter((key) => !referenced.has(key)).map((key) => ({ dir: primary, key }));
+  if (lock === undefined) return unreferenced;
+  const inLock = new Set(await lock.keys());
+  const redundant = (await scratch.keys()).filter((key) => !referenced.has(key) || inLock.has(key)).map((key) => ({ dir: scratch, key }));
+  return [...unreferenced, ...redundant];
 }

@@ -7,13 +7,21 @@
  * entry edited and re-sealed into computing something else whatever the compiler. Without
  * an adapter only the validation, the checks and regeneration run, and the summary says so.
  * Entries that no matched module references are validated and listed (see prune). The
- * lock is not modified.
+ * lock is not modified. The scratch cache is not verified (it is not committed), but a
+ * program missing from the lock that the scratch cache has (compiled by the dev server) or
+ * that the lock has in an older format is reported as such, with the fix. "N kernels" is
+ * the number of kernel launches, the count warm and the build report too.
  *
  * Exit codes: 0 all verified, 1 a missing, corrupt or failing entry, 2 an invalid module.
  */
-import { programKey } from '../build/build-module.js';
+import { legacyEntry, programKey } from '../build/build-module.js';
+import { kernelLaunches } from '../build/compiler.js';
+import type { ResolvedOptions } from '../build/options.js';
+import { OutdatedEntryError } from '../cache/entry.js';
 import { checkLockHit, regenerateEntry } from '../cache/lock-hit.js';
 import { KernelStore } from '../cache/store.js';
+import type { Program } from '../frontend/program.js';
+import type { TargetProfile } from '../ugraph/target.js';
 import { referenceCheck } from '../build/verify.js';
 import { loadTensorModule } from '../frontend/load-module.js';
 import { createNodeDevice, type NodeGpu } from '../gpu/node-device.js';
@@ -34,6 +42,7 @@ export interface VerifyReport {
 export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   const resolved = await lockCommandOptions(options);
   const store = new KernelStore(resolved.lockDir, resolved.cacheDir);
+  const lock = store.primary;
   const progress = createProgress(options.log);
   const gpu = await createNodeDevice().catch((error: unknown) => {
     progress.log(`note: no WebGPU adapter (${messageOf(error).split('\n')[0]}); entries are validated and regenerated, not run`);
@@ -67,27 +76,29 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
         referenced.add(key);
         const label = resolved.targets.length > 1 ? `${program.name} [${target.name}]` : program.name;
         try {
-          const stored = await store.read(key);
+          const stored = await lock.read(key);
           if (!stored) {
-            fail(`  MISSING  ${label}: no entry; run \`npx mugraph warm ${displayPath(resolved.root, file)}\``);
+            fail(`  MISSING  ${label}: ${await whyMissing(store, resolved, program, target, key, referenced)}; run \`npx mugraph warm ${displayPath(resolved.root, file)}\``);
             continue;
           }
           checkLockHit(stored, program, target);
           const compiled = regenerateEntry(stored, program);
           const line = gpu ? await checkLine(program, compiled, gpu) : { pass: true, text: 'regenerated (not run)' };
           if (line.pass) verified++;
-          (line.pass ? progress.log : fail)(`  ${line.pass ? 'OK  ' : 'FAIL'}     ${label}  ${compiled.kernels.length} kernels  ${line.text}  (${displayPath(resolved.root, stored.file)})`);
+          (line.pass ? progress.log : fail)(`  ${line.pass ? 'OK  ' : 'FAIL'}     ${label}  ${kernelLaunches(compiled)} kernels  ${line.text}  (${displayPath(resolved.root, stored.file)})`);
         } catch (error) {
           fail(`  FAIL     ${label}: ${messageOf(error)}`);
         }
       }
     }
-    for (const key of (await store.keys()).filter((k) => !referenced.has(k))) {
+    for (const key of (await lock.keys()).filter((k) => !referenced.has(k))) {
       try {
-        await store.read(key);
-        progress.log(`unreferenced entry ${displayPath(resolved.root, store.fileFor(key))} (valid; \`mugraph prune\` removes it)`);
+        await lock.read(key);
+        progress.log(`unreferenced entry ${displayPath(resolved.root, lock.fileFor(key))} (valid; \`mugraph prune\` removes it)`);
       } catch (error) {
-        fail(`error: ${messageOf(error)}`);
+        // Left behind by another mugraph version: stale, not damaged, and nothing reads it.
+        if (error instanceof OutdatedEntryError) progress.log(`unreferenced entry ${messageOf(error)} (\`mugraph prune\` removes it)`);
+        else fail(`error: ${messageOf(error)}`);
       }
     }
   } finally {
@@ -96,6 +107,17 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   }
   options.log(`${verified + failed} entries: ${verified} verified${gpu ? ' on the adapter' : ' (not run: no adapter)'}, ${failed} failed`);
   return { exitCode: invalid ? 2 : failed > 0 ? 1 : 0, verified, failed };
+}
+
+/** Why the lock has no entry for the program, in words; an entry of an older format found for it counts as referenced. */
+async function whyMissing(store: KernelStore, options: ResolvedOptions, program: Program, target: TargetProfile, key: string, referenced: Set<string>) {
+  const legacy = await legacyEntry(program, options, target, store.primary);
+  if (legacy) {
+    referenced.add(legacy.key);
+    return `only an entry in lock format ${legacy.format}, written by an older mugraph (${displayPath(options.root, legacy.file)}), which warm replaces`;
+  }
+  if (store.primary !== store.scratch && await store.scratch.has(key)) return 'not in the lock, but in the scratch cache (compiled by the dev server), from which warm adds it';
+  return 'no entry';
 }
 
 async function checkLine(program: Parameters<typeof referenceCheck>[0], compiled: Parameters<typeof referenceCheck>[1], gpu: NodeGpu) {

@@ -1,35 +1,60 @@
 /**
  * `mugraph warm [globs]`: fills the kernel lock for every tensor module matched (default:
  * every `*.tensor.*` under the current directory) and every configured target, compiling
- * only what is missing, so
- * that frozen builds (CI) find every entry. New entries are checked against the float64
- * reference on the local WebGPU adapter when there is one (`--no-check` skips it), and the
- * entry records what was measured. Prints one line per program and a summary.
+ * only what is missing, so that frozen builds (CI) find every entry. New entries are
+ * checked against the float64 reference on the local WebGPU adapter when there is one
+ * (`--no-check` skips it).
+ *
+ * Output: on a TTY a live line names the module, the program and its phase (evaluating,
+ * compiling, checking on the adapter) with the time it has taken so far; everywhere, a line
+ * per module and per program as each finishes, then a table of every program (target,
+ * status, kernels, time) and the counts. A program that fails does not stop the others.
  *
  * Exit codes: 0 done, 1 some new kernels failed the reference check (not written), 2 an
- * invalid module.
+ * invalid module (or another error building a program).
  */
-import { buildTensorModule, createBuildContext, type ProgramBuild, VerificationError } from '../build/build-module.js';
+import { performance } from 'node:perf_hooks';
+import { type BuildContext, createBuildContext, type EntryStatus, ensureEntry, type ProgramBuild, VerificationError } from '../build/build-module.js';
+import { kernelLaunches } from '../build/compiler.js';
 import type { ProgramEvent } from '../build/options.js';
+import { loadTensorModule } from '../frontend/load-module.js';
 import { displayPath, findTensorModules, lockCommandOptions, type LockCommandFlags, messageOf } from './modules.js';
-import { createProgress } from './progress.js';
+import { createProgress, formatDuration, type Progress } from './progress.js';
+import { renderTable } from './table.js';
 
 export interface WarmOptions extends LockCommandFlags {
   readonly globs: readonly string[];
   /** Reference-check new entries on the local adapter (default true; skipped with a note when there is none). */
   readonly check?: boolean;
   readonly log: (line: string) => void;
+  /** Where the live line goes, when it is a TTY. @default process.stderr */
+  readonly progressStream?: NodeJS.WriteStream;
+}
+
+/** One row of the summary: a program built for a target, or a module that could not be evaluated. */
+export interface WarmedProgram {
+  readonly module: string;
+  /** The program's name (`[export x]` when exported under another), '-' for a module that failed to evaluate. */
+  readonly program: string;
+  readonly target: string;
+  readonly status: EntryStatus | 'check failed' | 'error';
+  readonly kernels?: number;
+  /** Wall-clock seconds: looking up, compiling, checking and writing its entry (or evaluating the failed module). */
+  readonly seconds: number;
 }
 
 export interface WarmReport {
   readonly exitCode: 0 | 1 | 2;
+  /** Every program and target, as the summary table lists them. */
+  readonly programs: readonly WarmedProgram[];
+  /** The entries built, as a build reports them to `onProgram`. */
   readonly events: readonly ProgramEvent[];
 }
 
 export async function warm(options: WarmOptions): Promise<WarmReport> {
-  const events: ProgramEvent[] = [];
-  const resolved = await lockCommandOptions(options, { frozen: false, profile: false, onProgram: (e) => events.push(e) });
-  const progress = createProgress(options.log);
+  // writeLock: warm fills the lock whatever the config says (the dev server's config may turn it off).
+  const resolved = await lockCommandOptions(options, { frozen: false, profile: false, writeLock: true });
+  const progress = createProgress(options.log, options.progressStream);
   let context = createBuildContext(resolved);
   if (options.check !== false) {
     try {
@@ -42,40 +67,89 @@ export async function warm(options: WarmOptions): Promise<WarmReport> {
   }
   const files = await findTensorModules(resolved.root, options.globs);
   if (files.length === 0) progress.log('no tensor modules matched');
-  let invalid = false;
-  let failedChecks = 0;
+  const programs: WarmedProgram[] = [];
+  const events: ProgramEvent[] = [];
   try {
     for (const [index, file] of files.entries()) {
-      progress.status(`[${index + 1}/${files.length}] ${displayPath(resolved.root, file)}`);
-      try {
-        const built = await buildTensorModule(file, context);
-        progress.log(displayPath(resolved.root, file));
-        const showTarget = resolved.targets.length > 1;
-        for (const program of built.programs) progress.log(`  ${programLine(program, resolved.root, showTarget)}`);
-      } catch (error) {
-        if (error instanceof VerificationError) failedChecks++;
-        else invalid = true;
-        progress.log(`error: ${messageOf(error)}`);
-      }
+      const label = `[${index + 1}/${files.length}] ${displayPath(resolved.root, file)}`;
+      programs.push(...await warmModule(file, label, context, progress, (event) => events.push(event)));
     }
   } finally {
     progress.done();
     await context.release();
   }
-  const count = (status: ProgramEvent['status']) => events.filter((e) => e.status === status).length;
-  options.log(`${events.length} programs: ${count('compiled')} compiled, ${count('hit')} already locked, ${count('rebuilt')} rebuilt`
-    + `${failedChecks > 0 ? `; ${failedChecks} failed the reference check` : ''}; lock: ${displayPath(resolved.root, context.store.dir)}`);
-  return { exitCode: invalid ? 2 : failedChecks > 0 ? 1 : 0, events };
+  if (programs.length > 0) for (const line of summaryTable(programs)) options.log(line);
+  const count = (status: WarmedProgram['status']) => programs.filter((p) => p.status === status).length;
+  const built = programs.length - count('error') - count('check failed');
+  options.log(`${built} programs: ${count('compiled')} compiled, ${count('hit')} already locked, ${count('rebuilt')} rebuilt`
+    + `${count('check failed') > 0 ? `; ${count('check failed')} failed the reference check` : ''}`
+    + `${count('error') > 0 ? `; ${count('error')} error${count('error') === 1 ? '' : 's'}` : ''}; lock: ${displayPath(resolved.root, context.store.dir)}`);
+  return { exitCode: count('error') > 0 ? 2 : count('check failed') > 0 ? 1 : 0, programs, events };
 }
 
-/** `compiled row_norm  3 kernels  0.01 s  checked f16 1.2e-3 ✓  -> mugraph.lock/ab.json` */
-function programLine(program: ProgramBuild, root: string, showTarget: boolean): string {
-  const { report, verification } = program.entry;
-  const checked = verification.method === 'reference-check'
-    ? `checked ${verification.variants.map((v) => `${v.variant} ${v.relL2Error.toExponential(1)}`).join(', ')}`
-    : 'not measured';
-  const exported = program.exportName === program.program.name ? program.program.name : `${program.program.name} [export ${program.exportName}]`;
-  const name = showTarget ? `${exported} [target ${program.target.name}]` : exported;
-  return [program.status.padEnd(8), name, `${report.kernels} kernels`, `compile ${report.compileSeconds.toFixed(2)} s`, checked,
-    `-> ${displayPath(root, program.file)}`].join('  ');
+/** Evaluates one module and ensures the entry of each program and target, reporting each phase and result. */
+async function warmModule(
+  file: string, label: string, context: BuildContext, progress: Progress, onProgram: (event: ProgramEvent) => void,
+): Promise<WarmedProgram[]> {
+  const { root, targets, evaluateTimeoutMs } = context.options;
+  const module = displayPath(root, file);
+  const start = performance.now();
+  progress.status(`${label}: evaluating`, start);
+  let loaded;
+  try {
+    loaded = await loadTensorModule(file, { timeoutMs: evaluateTimeoutMs });
+  } catch (error) {
+    progress.log(`error: ${messageOf(error)}`);
+    return [{ module, program: '-', target: '-', status: 'error', seconds: secondsSince(start) }];
+  }
+  progress.log(`${module}  (evaluated in ${formatDuration(secondsSince(start))})`);
+  const rows: WarmedProgram[] = [];
+  for (const { exportName, program } of loaded.programs) {
+    const name = exportName === program.name ? program.name : `${program.name} [export ${exportName}]`;
+    for (const target of targets) {
+      const programStart = performance.now();
+      const shown = targets.length > 1 ? `${name} [target ${target.name}]` : name;
+      const phase = (what: string) => progress.status(`${label}  ${shown}: ${what}`, programStart);
+      // The reference check is the one phase that asks for the device: that call marks where compiling ended.
+      const observed: BuildContext = { ...context, gpu: () => (phase('checking on the adapter'), context.gpu()) };
+      phase('compiling');
+      const row = { module, program: name, target: target.name };
+      try {
+        const built = await ensureEntry(program, loaded.file, observed, undefined, target);
+        const seconds = secondsSince(programStart);
+        const kernels = kernelLaunches(built.compiled);
+        progress.log(`  ${programLine(built, shown, kernels, root)}  (${formatDuration(seconds)})`);
+        rows.push({ ...row, status: built.status, kernels, seconds });
+        onProgram({
+          file: loaded.file, exportName, programName: program.name, key: built.key, target: target.name, status: built.status,
+          entryFile: built.file, kernels, ...(built.reason === undefined ? {} : { reason: built.reason }),
+        });
+      } catch (error) {
+        progress.log(`error: ${messageOf(error)}`);
+        rows.push({ ...row, status: error instanceof VerificationError ? 'check failed' : 'error', seconds: secondsSince(programStart) });
+      }
+    }
+  }
+  return rows;
+}
+
+function secondsSince(start: number): number {
+  return (performance.now() - start) / 1000;
+}
+
+function summaryTable(programs: readonly WarmedProgram[]): string[] {
+  return renderTable(
+    [{ title: 'program' }, { title: 'target' }, { title: 'status' }, { title: 'kernels', align: 'right' }, { title: 'time', align: 'right' }],
+    programs.map((p) => [p.program, p.target, p.status, p.kernels === undefined ? '' : String(p.kernels), formatDuration(p.seconds)]),
+  );
+}
+
+/** `compiled  row_norm  3 kernels  compile 0.01 s  checked f32 1.2e-7  -> mugraph.lock/ab.json` */
+function programLine(program: Omit<ProgramBuild, 'exportName'>, name: string, kernels: number, root: string): string {
+  const { check, compileSeconds, promotedFrom } = program;
+  const checked = check ? `checked ${check.variants.map((v) => `${v.variant} ${v.relL2Error.toExponential(1)}`).join(', ')}` : 'not measured';
+  // What this run did: compiled (and checked) it, added it from the scratch cache (and checked it), or found it in the lock.
+  const done = compileSeconds !== undefined ? [`compile ${compileSeconds.toFixed(2)} s`, checked]
+    : promotedFrom !== undefined ? [`from ${displayPath(root, promotedFrom)}`, checked] : [];
+  return [program.status.padEnd(8), name, `${kernels} kernels`, ...done, `-> ${displayPath(root, program.file)}`].join('  ');
 }

@@ -3,29 +3,41 @@ import { broadcastShapes, formatShape, normalizeDim, numel, reducedShape, type S
 import { ProgramError } from './errors.js';
 import { captureCallSite, type CallSite } from './site.js';
 import { checkIdentifier } from './names.js';
-import { type BinaryOp, type OpAttrs, type ReduceOp, Tensor, type UnaryOp } from './tensor.js';
+import { type BinaryOp, type InputTag, type OpAttrs, type ReduceOp, Tensor, type UnaryOp } from './tensor.js';
 
 /** A tensor operand, or a number that becomes a scalar constant of the other operand's dtype. */
-export type Operand = Tensor | number;
+export type Operand<Inputs extends InputTag = InputTag> = Tensor<Inputs> | number;
+
+/**
+ * A node before the public method that made it states its type: Tensor<never> is assignable
+ * to every Tensor<Inputs>, and each operator's signature says which inputs its result is
+ * computed from (its operands'), so no method needs a cast.
+ */
+type NewNode = Tensor<never>;
 
 export interface ReduceOptions {
   /** Keep the reduced dimension with size 1 (default false). */
   readonly keepdim?: boolean;
 }
 
-export interface RmsNormOptions {
+export interface RmsNormOptions<Weight extends Tensor = Tensor> {
   /** Dimension to normalize over (default -1, the last). */
   readonly dim?: number;
   /** Added to the mean of squares before the square root (default 1e-6). */
   readonly eps?: number;
   /** Optional elementwise weight, broadcast against the normalized tensor. */
-  readonly weight?: Tensor;
+  readonly weight?: Weight;
 }
 
 /**
  * The `g` handed to a program definition: every operator of the DSL. Each method
  * checks its operands and infers the result's shape and dtype; any problem throws a
  * ProgramError that names the caller's file and line, the operator and the shapes.
+ *
+ * The signatures carry names for the type checker: `input('x', shape, 'f16')` is a
+ * `Tensor<InputTag<'x', 'f16'>>`, and every operator's result is tagged with the inputs of
+ * its operands, so the outputs a definition returns name the program's inputs (see
+ * `tensorProgram`). None of this exists at run time.
  */
 export class GraphBuilder {
   readonly inputs: Tensor[] = [];
@@ -38,7 +50,9 @@ export class GraphBuilder {
    */
   constructor(readonly programName: string, private readonly callSite: () => CallSite | undefined = captureCallSite) {}
 
-  input(name: string, shape: Shape, dtype: DType = 'f32'): Tensor {
+  // NoInfer: the dtype is the argument's, else 'f32'; never one guessed from where the call stands
+  // (in `g.relu(g.input('x', [4]))` relu's parameter would otherwise make it any DType).
+  input<Name extends string, D extends DType = 'f32'>(name: Name, shape: Shape, dtype: D = 'f32' as D): Tensor<InputTag<Name, NoInfer<D>>> {
     const site = this.callSite();
     this.checkOpen('input', site);
     checkIdentifier(name, 'input name', 'input', site);
@@ -56,39 +70,49 @@ export class GraphBuilder {
   }
 
   // Elementwise binary operators, with numpy broadcasting.
-  add(a: Operand, b: Operand): Tensor { return this.binary('add', a, b); }
-  sub(a: Operand, b: Operand): Tensor { return this.binary('sub', a, b); }
-  mul(a: Operand, b: Operand): Tensor { return this.binary('mul', a, b); }
-  div(a: Operand, b: Operand): Tensor { return this.binary('div', a, b); }
+  // A and B are the operands' own types (a number has no tags), and the result's tags are
+  // spelled out here rather than through TensorInputs so that editors show them resolved.
+  add<A extends Operand, B extends Operand>(a: A, b: B): Tensor<(A extends Tensor<infer I> ? I : never) | (B extends Tensor<infer J> ? J : never)> {
+    return this.binary('add', a, b);
+  }
+  sub<A extends Operand, B extends Operand>(a: A, b: B): Tensor<(A extends Tensor<infer I> ? I : never) | (B extends Tensor<infer J> ? J : never)> {
+    return this.binary('sub', a, b);
+  }
+  mul<A extends Operand, B extends Operand>(a: A, b: B): Tensor<(A extends Tensor<infer I> ? I : never) | (B extends Tensor<infer J> ? J : never)> {
+    return this.binary('mul', a, b);
+  }
+  div<A extends Operand, B extends Operand>(a: A, b: B): Tensor<(A extends Tensor<infer I> ? I : never) | (B extends Tensor<infer J> ? J : never)> {
+    return this.binary('div', a, b);
+  }
 
   // Elementwise unary operators.
-  exp(x: Tensor): Tensor { return this.unary('exp', x); }
-  square(x: Tensor): Tensor { return this.unary('square', x); }
-  sqrt(x: Tensor): Tensor { return this.unary('sqrt', x); }
-  rsqrt(x: Tensor): Tensor { return this.unary('rsqrt', x); }
+  exp<I extends InputTag>(x: Tensor<I>): Tensor<I> { return this.unary('exp', x); }
+  square<I extends InputTag>(x: Tensor<I>): Tensor<I> { return this.unary('square', x); }
+  sqrt<I extends InputTag>(x: Tensor<I>): Tensor<I> { return this.unary('sqrt', x); }
+  rsqrt<I extends InputTag>(x: Tensor<I>): Tensor<I> { return this.unary('rsqrt', x); }
   /** x * sigmoid(x). */
-  silu(x: Tensor): Tensor { return this.unary('silu', x); }
+  silu<I extends InputTag>(x: Tensor<I>): Tensor<I> { return this.unary('silu', x); }
   /** The tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-  gelu(x: Tensor): Tensor { return this.unary('gelu', x); }
-  relu(x: Tensor): Tensor { return this.unary('relu', x); }
+  gelu<I extends InputTag>(x: Tensor<I>): Tensor<I> { return this.unary('gelu', x); }
+  relu<I extends InputTag>(x: Tensor<I>): Tensor<I> { return this.unary('relu', x); }
 
   /** x * c for a finite constant c. */
-  scale(x: Tensor, c: number): Tensor {
+  scale<I extends InputTag>(x: Tensor<I>, c: number): Tensor<I> {
     const site = this.callSite();
     this.checkTensor('scale', x, 'x', site);
     this.checkFinite('scale', c, 'c', site, [x.shape], x.dtype);
     return this.node('scale', { c }, [x], x.shape, x.dtype, site);
   }
 
-  sum(x: Tensor, dim: number, options?: ReduceOptions): Tensor { return this.reduce('sum', x, dim, options); }
-  mean(x: Tensor, dim: number, options?: ReduceOptions): Tensor { return this.reduce('mean', x, dim, options); }
-  max(x: Tensor, dim: number, options?: ReduceOptions): Tensor { return this.reduce('max', x, dim, options); }
+  sum<I extends InputTag>(x: Tensor<I>, dim: number, options?: ReduceOptions): Tensor<I> { return this.reduce('sum', x, dim, options); }
+  mean<I extends InputTag>(x: Tensor<I>, dim: number, options?: ReduceOptions): Tensor<I> { return this.reduce('mean', x, dim, options); }
+  max<I extends InputTag>(x: Tensor<I>, dim: number, options?: ReduceOptions): Tensor<I> { return this.reduce('max', x, dim, options); }
 
   /**
    * Batched matrix product: contracts the last dim of `a` with the second-last of `b`.
    * Both need rank >= 2; leading (batch) dimensions broadcast.
    */
-  matmul(a: Tensor, b: Tensor): Tensor {
+  matmul<A extends InputTag, B extends InputTag>(a: Tensor<A>, b: Tensor<B>): Tensor<A | B> {
     const site = this.callSite();
     this.checkTensor('matmul', a, 'a', site);
     this.checkTensor('matmul', b, 'b', site);
@@ -108,7 +132,7 @@ export class GraphBuilder {
   }
 
   /** Same elements, new shape; one dimension may be -1 (inferred). */
-  reshape(x: Tensor, shape: readonly number[]): Tensor {
+  reshape<I extends InputTag>(x: Tensor<I>, shape: readonly number[]): Tensor<I> {
     const site = this.callSite();
     this.checkTensor('reshape', x, 'x', site);
     const resolved = Array.isArray(shape) ? [...shape] : shape;
@@ -132,7 +156,7 @@ export class GraphBuilder {
   }
 
   /** Permutes dimensions; without `perm`, swaps the last two. */
-  transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  transpose<I extends InputTag>(x: Tensor<I>, perm?: readonly number[]): Tensor<I> {
     const site = this.callSite();
     this.checkTensor('transpose', x, 'x', site);
     const rank = x.shape.length;
@@ -148,7 +172,7 @@ export class GraphBuilder {
   }
 
   /** Joins tensors along `dim`; all other dims must match. */
-  concat(xs: readonly Tensor[], dim: number): Tensor {
+  concat<X extends Tensor>(xs: readonly X[], dim: number): Tensor<X extends Tensor<infer I> ? I : never> {
     const site = this.callSite();
     if (!Array.isArray(xs) || xs.length === 0) throw new ProgramError('needs a non-empty array of tensors', 'concat', site);
     xs.forEach((x, i) => this.checkTensor('concat', x, `xs[${i}]`, site));
@@ -167,7 +191,7 @@ export class GraphBuilder {
   }
 
   /** x / sqrt(mean(x^2, dim) + eps), times `weight` when given. */
-  rmsNorm(x: Tensor, options: RmsNormOptions = {}): Tensor {
+  rmsNorm<I extends InputTag, W extends Tensor = never>(x: Tensor<I>, options: RmsNormOptions<W> = {}): Tensor<I | (W extends Tensor<infer J> ? J : never)> {
     const site = this.callSite();
     this.checkTensor('rmsNorm', x, 'x', site);
     const { dim = -1, eps = 1e-6, weight } = options;
@@ -175,7 +199,7 @@ export class GraphBuilder {
     if (d === undefined) throw new ProgramError(`dim ${dim} is out of range for rank ${x.shape.length}`, 'rmsNorm', site, [x.shape]);
     this.checkFinite('rmsNorm', eps, 'eps', site, [x.shape], x.dtype);
     if (eps < 0) throw new ProgramError(`eps must be >= 0, got ${eps}`, 'rmsNorm', site, [x.shape]);
-    const inputs = [x];
+    const inputs: Tensor[] = [x];
     if (weight !== undefined) {
       this.checkTensor('rmsNorm', weight, 'weight', site);
       this.checkSameDtype('rmsNorm', [x, weight], site);
@@ -189,7 +213,7 @@ export class GraphBuilder {
   }
 
   /** exp(x - max) / sum(exp(x - max)) over `dim` (default -1). */
-  softmax(x: Tensor, dim = -1): Tensor {
+  softmax<I extends InputTag>(x: Tensor<I>, dim = -1): Tensor<I> {
     const site = this.callSite();
     this.checkTensor('softmax', x, 'x', site);
     const d = normalizeDim(dim, x.shape.length);
@@ -208,13 +232,13 @@ export class GraphBuilder {
     return value;
   }
 
-  private unary(fn: UnaryOp, x: Tensor): Tensor {
+  private unary(fn: UnaryOp, x: Tensor): NewNode {
     const site = this.callSite();
     this.checkTensor(fn, x, 'x', site);
     return this.node('unary', { fn }, [x], x.shape, x.dtype, site);
   }
 
-  private binary(fn: BinaryOp, a: Operand, b: Operand): Tensor {
+  private binary(fn: BinaryOp, a: Operand, b: Operand): NewNode {
     const site = this.callSite();
     if (typeof a === 'number' && typeof b === 'number') {
       throw new ProgramError('at least one operand must be a tensor', fn, site);
@@ -229,7 +253,7 @@ export class GraphBuilder {
     return this.node('binary', { fn }, [ta, tb], shape, ta.dtype, site);
   }
 
-  private reduce(fn: ReduceOp, x: Tensor, dim: number, options: ReduceOptions = {}): Tensor {
+  private reduce(fn: ReduceOp, x: Tensor, dim: number, options: ReduceOptions = {}): NewNode {
     const site = this.callSite();
     this.checkTensor(fn, x, 'x', site);
     const d = normalizeDim(dim, x.shape.length);
@@ -249,8 +273,8 @@ export class GraphBuilder {
 
   private node<O extends keyof OpAttrs>(
     op: O, attrs: OpAttrs[O], inputs: Tensor[], shape: Shape, dtype: DType, site: CallSite | undefined,
-  ): Tensor {
-    return new Tensor(op, { ...attrs }, inputs, shape, dtype, this, site);
+  ): NewNode {
+    return new Tensor<never>(op, { ...attrs }, inputs, shape, dtype, this, site);
   }
 
   private checkOpen(op: string, site: CallSite | undefined): void {

@@ -27,7 +27,7 @@ import { isProgram, type Program } from './program.js';
 import { type ReplayedExport, replayError, replayExports } from './replay.js';
 import { formatSite, parseStack } from './site.js';
 import type { EvaluationMessage } from './transfer.js';
-import type { TensorProgram } from '../tensor-program.js';
+import type { DslTensorProgram } from '../tensor-program.js';
 
 /** How long a module may take to evaluate unless told otherwise (MugraphOptions.evaluateTimeoutMs). */
 export const DEFAULT_EVALUATE_TIMEOUT_MS = 30_000;
@@ -50,7 +50,7 @@ export interface LoadedProgramExport {
   readonly exportName: string;
   readonly program: Program;
   /** The exported value itself (what `tensorProgram` returned), with its `load()`. */
-  readonly value: TensorProgram;
+  readonly value: DslTensorProgram;
 }
 
 /** A module evaluated: its exports as this thread rebuilt them (replay.ts); null for exports that are not programs. */
@@ -100,7 +100,7 @@ function runWorker(bundle: ModuleBundle, entry: string, timeoutMs: number): Prom
 export async function loadTensorModule(file: string, options: EvaluateOptions = {}): Promise<LoadedTensorModule> {
   const { file: entry, exports, dependencies } = await evaluateModule(file, options);
   const programs = Object.entries(exports)
-    .filter((entry): entry is [string, TensorProgram] => isTensorProgramExport(entry[1]))
+    .filter((entry): entry is [string, DslTensorProgram] => isTensorProgramExport(entry[1]))
     .map(([exportName, value]) => ({ exportName, program: value.program, value }));
   if (programs.length === 0) throw moduleError(entry, 'no tensor program exported (export the value returned by tensorProgram(...))');
   return { file: entry, programs, dependencies };
@@ -111,7 +111,7 @@ export function moduleError(file: string, detail: string): ProgramError {
   return new ProgramError(detail, 'module', { file, line: 1, column: 1 });
 }
 
-function isTensorProgramExport(value: unknown): value is TensorProgram {
+function isTensorProgramExport(value: unknown): value is DslTensorProgram {
   return typeof value === 'object' && value !== null && isProgram((value as { program?: unknown }).program)
     && typeof (value as { load?: unknown }).load === 'function';
 }

@@ -11,12 +11,12 @@ import { ProgramError } from './errors.js';
 import { buildProgram, type Program } from './program.js';
 import { BINARY_OPS, REDUCE_OPS, type Tensor, UNARY_OPS } from './tensor.js';
 import type { PackedError, PackedExport, PackedNode, PackedProgram } from './transfer.js';
-import { type TensorProgram, tensorProgramOf } from '../tensor-program.js';
+import { type DslTensorProgram, tensorProgramOf } from '../tensor-program.js';
 import { ugraphProgram } from '../ugraph-program.js';
 import { KernelGraph } from '../ugraph/kernel-graph.js';
 
 /** An export rebuilt: a TensorProgram, a Program, a `{ program, graph }` declaration, or null (anything else). */
-export type ReplayedExport = TensorProgram | Program | { readonly program: TensorProgram | Program; readonly graph: KernelGraph } | null;
+export type ReplayedExport = DslTensorProgram | Program | { readonly program: DslTensorProgram | Program; readonly graph: KernelGraph } | null;
 
 /** The exports of a module, rebuilt; an export that cannot be rebuilt throws, naming it (ProgramErrors keep their site). */
 export function replayExports(file: string, exports: ReadonlyArray<readonly [string, PackedExport]>): Record<string, ReplayedExport> {
@@ -36,7 +36,7 @@ function replayExport(packed: PackedExport): ReplayedExport {
     case 'program': return replayProgram(packed.program);
     case 'ugraph-program': return ugraphProgram(replayProgram(packed.program), KernelGraph.fromJSON(packed.graph));
     case 'ugraph-declaration': {
-      const program = replayExport(packed.program) as TensorProgram | Program;
+      const program = replayExport(packed.program) as DslTensorProgram | Program;
       return { program, graph: KernelGraph.fromJSON(packed.graph) };
     }
     case 'other': return null;

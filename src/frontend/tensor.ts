@@ -38,11 +38,36 @@ export function isComposite(node: Tensor): boolean {
 type NodeOf<O extends Op> = Tensor & { readonly op: O; readonly attrs: OpAttrs[O] };
 
 /**
+ * A program input as the type system sees it: its name and dtype. Types only; nothing at
+ * run time has this shape.
+ */
+export interface InputTag<Name extends string = string, D extends DType = DType> {
+  readonly name: Name;
+  readonly dtype: D;
+}
+
+/** The key of Tensor's phantom member (types only: no such property exists at run time). */
+declare const INPUTS: unique symbol;
+
+/**
+ * The inputs a tensor (or a number: none) is computed from, as InputTags. A definition's
+ * outputs name every input the program needs, so `tensorProgram` types `run()` from them.
+ */
+export type TensorInputs<T> = T extends Tensor<infer I> ? I : never;
+
+/**
  * A node of the tensor program: an immutable value. Its operands are other nodes, so a
  * node is the root of the DAG that computes it. Construction is done by the builder,
  * which validates shapes and dtypes; `Tensor` itself only freezes what it is given.
+ *
+ * `Inputs` is a type only: the tags of the program inputs the node is computed from
+ * (`Tensor<InputTag<'x', 'f16'> | InputTag<'w', 'f16'>>`). The builder's operators join their
+ * operands' tags, so the type of a definition's return value names the inputs of the
+ * program. A plain `Tensor` (any inputs) is what code that does not track them sees.
  */
-export class Tensor {
+export class Tensor<Inputs extends InputTag = InputTag> {
+  /** Types only (never set): carries `Inputs`, covariantly, so Tensor<A> is a Tensor<A | B>. */
+  declare readonly [INPUTS]?: Inputs;
   /** Identifies the program (builder) that made the node; a foreign node is an error. */
   readonly owner: object;
   readonly site: CallSite | undefined;

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Program } from '../frontend/program.js';
 import type { Variant } from '../runtime/types.js';
-import type { TensorProgram } from '../tensor-program.js';
+import type { DslTensorProgram } from '../tensor-program.js';
 import { type Comparison, compareToReference, roundInputsForVariant } from './compare.js';
 import { evaluateReference } from './interpreter.js';
 import { randomInputs } from './random.js';
@@ -75,7 +75,7 @@ export function compareOutputs(
  * that also checks something else on those inputs passes its own `reference`.
  */
 export async function checkProgram(
-  value: TensorProgram, device: GPUDevice, variants: readonly Variant[], seed: number, tolerance?: number,
+  value: DslTensorProgram, device: GPUDevice, variants: readonly Variant[], seed: number, tolerance?: number,
   reference: ReferenceRun = referenceRun(value.program, seed),
 ): Promise<ProgramCheck> {
   const outcomes: Array<VariantCheck | VariantFailure> = [];
@@ -100,7 +100,7 @@ function programInputs(program: Program, seed: number): Record<string, Float32Ar
 }
 
 async function runOnce(
-  value: TensorProgram, device: GPUDevice, variant: Variant, inputs: Readonly<Record<string, Float32Array>>,
+  value: DslTensorProgram, device: GPUDevice, variant: Variant, inputs: Readonly<Record<string, Float32Array>>,
 ): Promise<Record<string, Float32Array>> {
   const loaded = await value.load(device, { variant });
   try {

@@ -64,12 +64,36 @@ export interface DeviceRequirements {
 /** Typed-array input: f32 tensors take Float32Array; f16 tensors Float32Array or Uint16Array (f16 bit patterns). */
 export type TensorData = Float32Array | Uint16Array;
 
+/** What `run()` takes for an input of dtype `D`: Uint16Array (f16 bit patterns) only for f16. */
+export type TensorDataFor<D extends ElementType> = D extends 'f16' ? TensorData : Float32Array;
+
+/**
+ * A program's inputs by name, each with its dtype: `{ x: 'f16'; w: 'f32' }`. The default,
+ * any names and dtypes, is what an untyped program (e.g. one loaded from a CompiledProgram) has.
+ */
+export type InputDTypes = Readonly<Record<string, ElementType>>;
+
+/** The `inputs` argument of `run()`: every input by name, with a typed array its dtype accepts. */
+export type RunInputs<Inputs extends InputDTypes = InputDTypes> = { readonly [K in keyof Inputs]: TensorDataFor<Inputs[K]> };
+
+/** What `run()` resolves to: every output by name, decoded to f32. */
+export type RunOutputs<Outputs extends string = string> = { [K in Outputs]: Float32Array };
+
+/** One GPUBuffer per name, for `encode()`. */
+export type BuffersOf<Names extends PropertyKey> = { readonly [K in Names]: GPUBuffer };
+
 export interface LoadOptions {
   /** Force a variant; by default f16 where the device has `shader-f16` and the program has f16 tensors, else f32. */
   readonly variant?: Variant;
 }
 
-export interface LoadedProgram {
+/**
+ * A program loaded on a device. `Inputs` (name -> dtype) and `Outputs` (names) come from the
+ * program's definition (see `tensorProgram`), so a missing or unknown input, an unknown
+ * output or a Uint16Array for an f32 input is a type error; the defaults accept any names,
+ * as the run-time checks do. Types only: the same loader serves every program.
+ */
+export interface LoadedProgram<Inputs extends InputDTypes = InputDTypes, Outputs extends string = string> {
   readonly name: string;
   readonly variant: Variant;
   readonly inputs: readonly CompiledTensor[];
@@ -79,7 +103,7 @@ export interface LoadedProgram {
    * `inputs` is an object whose own properties are the inputs (inherited ones do not count);
    * typed arrays on a SharedArrayBuffer are copied before upload.
    */
-  run(inputs: Readonly<Record<string, TensorData>>): Promise<Record<string, Float32Array>>;
+  run(inputs: RunInputs<Inputs>): Promise<RunOutputs<Outputs>>;
   /**
    * Records the program into `encoder` on caller-owned buffers, without copies. Buffers hold
    * the variant's storage type (`storageType(variant, dtype)`), STORAGE usage. Throws at once
@@ -91,7 +115,7 @@ export interface LoadedProgram {
    * rejection is an unhandled rejection (Node ends the process by default). A buffer destroyed
    * after encode() first saw it is reported by the device at your submit, not here.
    */
-  encode(encoder: GPUCommandEncoder, inputs: Readonly<Record<string, GPUBuffer>>, outputs: Readonly<Record<string, GPUBuffer>>): Promise<void>;
+  encode(encoder: GPUCommandEncoder, inputs: BuffersOf<keyof Inputs>, outputs: BuffersOf<Outputs>): Promise<void>;
   /** Frees the GPU buffers this program owns. Pipelines stay cached per device. */
   destroy(): void;
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTensorModule, createBuildContext, ensureEntry, MissingEntryError, programKey } from '../../src/build/build-module.js';
 import { CorruptEntryError } from '../../src/cache/entry.js';
 import { type ProgramEvent, resolveOptions } from '../../src/build/options.js';
-import { KernelStore } from '../../src/cache/store.js';
+import { EntryDirectory } from '../../src/cache/store.js';
 import { webgpuDefaults } from '../../src/ugraph/target.js';
 import { MODULE, PROJECT, scaledProgram as scaled } from './entries.js';
 
@@ -61,17 +61,17 @@ describe('entries', () => {
   it('round-trips, and every kind of damage is a CorruptEntryError naming the file', async () => {
     const { context, built, text } = await freshEntry('damage');
     expect(built.status).toBe('compiled');
-    expect((await context.store.read(built.key))?.entry).toEqual(built.entry);
+    expect((await context.store.target.read(built.key))?.entry).toEqual(built.entry);
     const damages: Array<[string, RegExp]> = [
       ['{"schema": 1,', /not valid JSON/],
-      [text.replace('"schema": 1', '"schema": 2'), /schema 2 is not 1/],
+      [text.replace('"schema": 2', '"schema": "2"'), /schema "2" is not 2/],
       [text.replace(/"key": "\w+"/, '"key": "0123456789abcdef0123456789abcdef"'), /does not match its file name/],
       [text.replace('"c": 0.5', '"c": 0.25'), /content hash mismatch/],
       [text.replace('"method": "per-operator-lowering"', '"method": "reference-check"'), /content hash mismatch/],
     ];
     for (const [damaged, reason] of damages) {
       await writeFile(built.file, damaged);
-      const read = context.store.read(built.key);
+      const read = context.store.target.read(built.key);
       await expect(read).rejects.toThrow(CorruptEntryError);
       await expect(read).rejects.toThrow(reason);
       await expect(read).rejects.toThrow(built.file);
@@ -80,10 +80,10 @@ describe('entries', () => {
 
   it('are written atomically: parallel writers of one key leave one complete file and no temporaries', async () => {
     const { context, built } = await freshEntry('parallel');
-    const stores = Array.from({ length: 16 }, () => new KernelStore(context.store.dir, scratch));
+    const stores = Array.from({ length: 16 }, () => new EntryDirectory(context.store.dir));
     await Promise.all(stores.map((s) => s.write(built.entry)));
     expect(await readdir(context.store.dir)).toEqual([`${built.key}.json`]);
-    expect((await context.store.read(built.key))?.entry).toEqual(built.entry);
+    expect((await context.store.target.read(built.key))?.entry).toEqual(built.entry);
   });
 });
 
@@ -110,5 +110,14 @@ describe('buildTensorModule', () => {
     expect(renamed.status).toBe('hit');
     expect(renamed.compiled.inputs.map((t) => t.name)).toEqual(['a', 'b']);
     expect(renamed.compiled.outputs.map((t) => t.name)).toEqual(['out']);
+  });
+
+  it('twins built at once compile once: the second finds the entry, and reports no compile time or check of its own', async () => {
+    const context = createBuildContext(resolveOptions({ root: PROJECT, lockDir: join(scratch, 'twins'), frozen: false, onProgram: () => {} }, {}));
+    const [first, second] = await Promise.all([ensureEntry(scaled(), MODULE, context), ensureEntry(scaled(['a', 'b']), MODULE, context)]);
+    expect([first.status, second.status]).toEqual(['compiled', 'hit']);
+    expect(first.compileSeconds).toBeGreaterThanOrEqual(0);
+    expect(second).not.toHaveProperty('compileSeconds');
+    expect(second.compiled.inputs.map((t) => t.name)).toEqual(['a', 'b']);
   });
 });

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureEntry } from '../../src/build/build-module.js';
 import { MAX_ENTRY_BYTES, MAX_ENTRY_DEPTH } from '../../src/cache/bounded-json.js';
 import { CorruptEntryError } from '../../src/cache/entry.js';
-import { KernelStore } from '../../src/cache/store.js';
+import { EntryDirectory } from '../../src/cache/store.js';
 import { compiledEntry, lockContext, MODULE, reseal, scaledProgram } from './entries.js';
 
 let scratch: string;
@@ -38,7 +38,7 @@ let counter = 0;
 async function lockWithEntry() {
   const lockDir = join(scratch, `lock-${counter++}`);
   const { built, text } = await compiledEntry(lockDir);
-  return { lockDir, built, text, store: new KernelStore(lockDir, scratch), read: () => new KernelStore(lockDir, scratch).read(built.key) };
+  return { lockDir, built, text, store: new EntryDirectory(lockDir), read: () => new EntryDirectory(lockDir).read(built.key) };
 }
 
 /** Rejects unless `read` rejects with a CorruptEntryError naming `file` whose message matches `reason`, within 2 s. */
@@ -60,7 +60,7 @@ describe('entry text', () => {
 
   it(`an entry over ${MAX_ENTRY_BYTES} bytes is rejected, even re-sealed`, async () => {
     const { built, read } = await lockWithEntry();
-    await writeFile(built.file, reseal(built.entry, (e) => { e.report = { ...e.report, padding: 'x'.repeat(MAX_ENTRY_BYTES) }; }));
+    await writeFile(built.file, reseal(built.entry, (e) => { e.program.name = 'x'.repeat(MAX_ENTRY_BYTES); }));
     await expectRejected(read(), built.file, /over the 1048576-byte bound of an entry/);
   });
 
@@ -87,15 +87,29 @@ describe('entry text', () => {
   it('wrong types in the records every reader prints are rejected, even re-sealed', async () => {
     const { built, read } = await lockWithEntry();
     const edits: Array<[(e: Parameters<Parameters<typeof reseal>[1]>[0]) => void, RegExp]> = [
-      [(e) => { e.report = { ...e.report, compileSeconds: 'fast' as unknown as number }; }, /"report": compileSeconds must be a finite number/],
-      [(e) => { e.report = { ...e.report, kernels: -1 }; }, /"report": kernels is -1/],
-      [(e) => { e.verification = { method: 'reference-check', seeds: [1], adapter: 'x', pass: true, variants: 'all' as unknown as [] }; },
-        /"verification": variants must be an array/],
-      [(e) => { e.verification = { method: 'trust-me' } as unknown as typeof e.verification; }, /"verification": method must be one of/],
-      [(e) => { e.program = { ...e.program, name: 7 as unknown as string }; }, /"program": name must be a string/],
+      [(e) => { e.report = { ...e.report, kernels: -1 }; }, /"report.kernels": Too small: expected number to be >=0/],
+      [(e) => { e.report = { ...e.report, pipelines: 1.5 }; }, /"report.pipelines": Invalid input: expected int/],
+      [(e) => { e.verification = { method: 'trust-me' } as unknown as typeof e.verification; }, /"verification.method": Invalid input: expected "per-operator-lowering"/],
+      [(e) => { e.program = { ...e.program, name: 7 as unknown as string }; }, /"program.name": Invalid input: expected string, received number/],
     ];
     for (const [edit, reason] of edits) {
       await writeFile(built.file, reseal(built.entry, edit));
+      await expectRejected(read(), built.file, reason);
+    }
+  });
+
+  it("fields the writer never writes are rejected, even re-sealed: lock format 1's timings and measurements, or anything else", async () => {
+    const { built, read } = await lockWithEntry();
+    type Edit = (e: Parameters<Parameters<typeof reseal>[1]>[0] & Record<string, unknown>) => void;
+    const edits: Array<[Edit, RegExp]> = [
+      [(e) => { e.report = { ...e.report, compileSeconds: 0.004 } as typeof e.report; }, /"report": Unrecognized key: "compileSeconds"/],
+      [(e) => { e.verification = { ...e.verification, adapter: 'llvmpipe' } as typeof e.verification; }, /"verification": Unrecognized key: "adapter"/],
+      [(e) => { e.reviewedBy = 'someone'; }, /the entry: Unrecognized key: "reviewedBy"/],
+      // A key with a terminal escape sequence is quoted escaped: the message never carries the raw control character.
+      [(e) => { e.report = { ...e.report, '\u001b[2J': 1 } as typeof e.report; }, /"report": Unrecognized key: "\\u001b\[2J"$/],
+    ];
+    for (const [edit, reason] of edits) {
+      await writeFile(built.file, reseal(built.entry, edit as Parameters<typeof reseal>[1]));
       await expectRejected(read(), built.file, reason);
     }
   });

@@ -96,6 +96,17 @@ describe('regenerateEntry', () => {
     expect(() => regenerateEntry(stored, scaledProgram())).toThrow(CorruptEntryError);
     expect(() => regenerateEntry(stored, scaledProgram())).toThrow(`${built.file}: corrupt or modified lock entry: its μGraph does not compile to WGSL`);
   });
+
+  it("an entry whose report does not give its μGraph's kernel counts is rejected: the count a reviewer reads is the one the tools print", async () => {
+    const lockDir = join(scratch, 'report-counts');
+    const { built } = await compiledEntry(lockDir);
+    for (const [field, value] of [['kernels', 99], ['pipelines', 1], ['customKernels', 1]] as const) {
+      await writeFile(built.file, reseal(built.entry, (e) => { e.report[field] = value; }));
+      const frozen = ensureEntry(scaledProgram(), MODULE, lockContext(lockDir, true));
+      await expect(frozen).rejects.toThrow(CorruptEntryError);
+      await expect(frozen).rejects.toThrow(`its report says ${field} ${value}, its μGraph compiles to ${built.entry.report[field]}`);
+    }
+  });
 });
 
 describe('mugraph verify', () => {

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileKernelGraph } from '../../src/codegen/ugraph/index.js';
 import { buildProgram } from '../../src/frontend/program.js';
+import type { Tensor } from '../../src/frontend/tensor.js';
 import type { BlockGraphBuilder, BlockTensorRef } from '../../src/ugraph/block-builder.js';
 import { KernelGraphBuilder } from '../../src/ugraph/builder.js';
 import { webgpuDefaults, withSubgroups } from '../../src/ugraph/target.js';
@@ -28,7 +29,7 @@ function twoRowSums(name: string, f: <R>(ops: { add(a: R, b: R): R; mul(a: R, b:
   const program = buildProgram(name, (g) => {
     const x = g.input('x', [ROWS, WIDTH]);
     const a = g.input('a', [ROWS, WIDTH]);
-    const p = f<typeof x>(g, x, a);
+    const p = f<Tensor>(g, x, a);
     const q = g.mul(a, x);
     return { pp: g.sum(g.square(p), 1, { keepdim: true }), pq: g.sum(g.mul(p, q), 1, { keepdim: true }) };
   });

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileKernelGraph } from '../../src/codegen/ugraph/index.js';
 import { buildProgram } from '../../src/frontend/program.js';
+import type { Tensor } from '../../src/frontend/tensor.js';
 import type { BlockTensorRef } from '../../src/ugraph/block-builder.js';
 import { KernelGraphBuilder } from '../../src/ugraph/builder.js';
 import { useGpu } from '../helpers/gpu.js';
@@ -63,9 +64,9 @@ describe('one-iteration sums and vector savers', () => {
     const program = buildProgram('staged_epilogue', (g) => {
       const x = g.input('x', [ROWS, width]);
       const a = g.input('a', [ROWS, width]);
-      const p = expensive<typeof x>(g, x, a);
+      const p = expensive<Tensor>(g, x, a);
       const s = g.sum(p, 1, { keepdim: true });
-      const q = expensive<typeof x>(g, s, s);
+      const q = expensive<Tensor>(g, s, s);
       return { p, q, q2: g.scale(q, 2) };
     });
     const g = new KernelGraphBuilder();

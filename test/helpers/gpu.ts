@@ -12,7 +12,7 @@ import { evaluateReference } from '../../src/reference/interpreter.js';
 import { randomInputs } from '../../src/reference/random.js';
 import { loadCompiled } from '../../src/runtime/loader.js';
 import type { Variant } from '../../src/runtime/types.js';
-import type { TensorProgram } from '../../src/tensor-program.js';
+import { dslProgramOf, type TensorProgram } from '../../src/tensor-program.js';
 
 /** Registers the file's device hooks; call at the top level of a test file, use the getter inside tests. */
 export function useGpu(): () => NodeGpu {
@@ -37,7 +37,7 @@ export interface RunResult {
  * output to pass `compareToReference` (the failure message names the output and the errors).
  */
 export async function runAndCompare(device: GPUDevice, subject: TensorProgram | Program, seed: number, variant: Variant): Promise<RunResult> {
-  const program = isProgram(subject) ? subject : subject.program;
+  const program = isProgram(subject) ? subject : dslProgramOf(subject);
   const inputs = randomInputs(program, seed);
   const expected = evaluateReference(program, roundInputsForVariant(inputs, program, variant));
   const loaded = await loadCompiled(lowerPerOperator(program), device, { variant });

@@ -1,9 +1,12 @@
 /**
  * Runs one build of the fixture project through a bundler's JavaScript API, with the config
- * from fixtures/projects/basic/configs/<bundler>.config.js (which imports the plugin from
- * its published entry, `mugraph/<bundler>`, i.e. from dist/). Resolves to the output file;
- * a failed build rejects with every error message the bundler reported, joined.
+ * from fixtures/projects/basic/configs/: <bundler>.config.js, an ES module that imports the
+ * plugin from its published entry (`mugraph/<bundler>`, i.e. from dist/), or, with format
+ * 'cjs', <bundler>.config.cjs, a CommonJS module that requires it, loaded by Node's own
+ * require (not the test runner's module loader), as a CommonJS config file is. Resolves to
+ * the output file; a failed build rejects with every error message the bundler reported, joined.
  */
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MugraphOptions } from '../../src/build/options.js';
@@ -22,15 +25,23 @@ export interface BuildRequest {
   readonly options: MugraphOptions;
 }
 
+/** The config file's module format: an ES module (`import mugraph from ...`) or CommonJS (`require(...)`). */
+export type ConfigFormat = 'esm' | 'cjs';
+
 type ConfigFactory = (args: { root: string; entry: string; outDir: string; options: MugraphOptions }) => Record<string, unknown>;
 
-export async function buildWith(bundler: Bundler, request: BuildRequest): Promise<string> {
-  const configUrl = pathToFileURL(join(PROJECT, 'configs', `${bundler}.config.js`)).href;
-  const factory = ((await import(/* @vite-ignore */ configUrl)) as { default: ConfigFactory }).default;
+export async function buildWith(bundler: Bundler, request: BuildRequest, format: ConfigFormat = 'esm'): Promise<string> {
+  const factory = await loadConfigFactory(bundler, format);
   const root = request.root ?? PROJECT;
   const config = factory({ root, entry: join(root, request.entry), outDir: request.outDir, options: request.options });
   await RUNNERS[bundler](config);
   return join(request.outDir, 'main.js');
+}
+
+async function loadConfigFactory(bundler: Bundler, format: ConfigFormat): Promise<ConfigFactory> {
+  if (format === 'cjs') return createRequire(import.meta.url)(join(PROJECT, 'configs', `${bundler}.config.cjs`)) as ConfigFactory;
+  const configUrl = pathToFileURL(join(PROJECT, 'configs', `${bundler}.config.js`)).href;
+  return ((await import(/* @vite-ignore */ configUrl)) as { default: ConfigFactory }).default;
 }
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

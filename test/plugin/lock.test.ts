@@ -3,15 +3,18 @@
  * with a missing entry fails naming the command that fixes it; a tampered entry (hand-edited,
  * or re-sealed with a μGraph that does not fit the program) fails a frozen build naming the
  * file and the fix, and is rebuilt (and reported) otherwise; Vite's dev server hot-updates a
- * tensor module when a file it imports changes.
+ * tensor module when a file it imports changes, and compiles what an edit changes into the
+ * scratch cache, leaving the committed lock exactly as it was (the plugin sets `writeLock:
+ * false` under `vite serve`).
  */
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MugraphOptions, ProgramEvent } from '../../src/build/options.js';
+import { buildTensorModule, createBuildContext } from '../../src/build/build-module.js';
+import { type MugraphOptions, type ProgramEvent, resolveOptions } from '../../src/build/options.js';
 import type { LockEntry } from '../../src/cache/entry.js';
-import { reseal } from '../cache/entries.js';
+import { reseal, snapshot } from '../cache/entries.js';
 import { buildWith, PROJECT } from './bundlers.js';
 import { ensureBuilt } from './dist.js';
 
@@ -62,17 +65,25 @@ describe.each(['rollup', 'esbuild'] as const)('%s', (bundler) => {
 });
 
 describe('vite dev server', () => {
-  it('hot-updates the tensor module when a file it imports changes', async () => {
+  it('hot-updates the tensor module when a file it imports changes; a session with edits leaves the committed lock untouched', async () => {
     const { createServer } = await import('vite');
     const { default: mugraph } = (await import('mugraph/vite' as string)) as { default: (o: MugraphOptions) => import('vite').Plugin };
     const root = join(scratch, 'hmr');
     await cp(join(PROJECT, 'src'), join(root, 'src'), { recursive: true });
+    const tensorFile = join(root, 'src/model/small.tensor.ts');
+    const lockDir = join(root, 'lock');
+    const cacheDir = join(root, 'cache');
+    // The committed lock: what `mugraph warm` wrote for the module as it is now.
+    await buildTensorModule(tensorFile, createBuildContext(resolveOptions({ root, lockDir, cacheDir, onProgram: () => {} }, {})));
+    const committed = await snapshot(lockDir);
+    expect(Object.keys(committed)).toHaveLength(2);
+
+    const events: ProgramEvent[] = [];
     const server = await createServer({
       root, configFile: false, logLevel: 'silent', server: { middlewareMode: true, hmr: false, watch: null },
-      plugins: [mugraph({ lockDir: join(root, 'lock'), frozen: false, onProgram: () => {} })],
+      plugins: [mugraph({ lockDir, cacheDir, frozen: false, onProgram: (e) => events.push(e) })],
     });
     try {
-      const tensorFile = join(root, 'src/model/small.tensor.ts');
       const result = await server.transformRequest('/src/model/small.tensor.ts');
       expect(result?.code).toContain('loadCompiled');
       const plugin = server.config.plugins.find((p) => p.name === 'mugraph')!;
@@ -81,7 +92,15 @@ describe('vite dev server', () => {
       const updated = await hot.call({}, context(join(root, 'src/model/shapes.ts')));
       expect(updated?.map((m) => m.file)).toEqual([tensorFile]);
       expect(await hot.call({}, context(join(root, 'src/main.js')))).toBeUndefined();
-      expect((await readdir(join(root, 'lock'))).length).toBe(2);
+
+      // An edit: scaled_sum becomes another program, compiled into the scratch cache.
+      await writeFile(tensorFile, (await readFile(tensorFile, 'utf8')).replace('g.scale(g.add(x, y), 0.5)', 'g.scale(g.add(x, y), 0.25)'));
+      await hot.call({}, context(tensorFile));
+      await server.transformRequest('/src/model/small.tensor.ts');
+      expect(events.map((e) => `${e.programName} ${e.status} ${e.entryFile.startsWith(lockDir) ? 'lock' : 'scratch'}`))
+        .toEqual(['scaled_sum hit lock', 'row_norm hit lock', 'scaled_sum compiled scratch', 'row_norm hit lock']);
+      expect(await snapshot(lockDir)).toEqual(committed);
+      expect(Object.keys(await snapshot(join(cacheDir, 'entries')))).toEqual([`${events[2]!.key}.json`]);
     } finally {
       await server.close();
     }

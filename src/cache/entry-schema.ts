@@ -1,0 +1,95 @@
+/**
+ * The lock entry's records as a schema (zod): one definition that validates every entry
+ * read (entry.ts) and generates the JSON Schema published as schema/lock-entry.schema.json
+ * (`lockEntryJSONSchema`; test/cache/entry-schema.test.ts keeps the file in step), for
+ * editors, reviewers and other tools reading a lock.
+ *
+ * Strict: a field the writer never writes is an error, except in `config.search` (any
+ * JSON object: it is the user's) and `config.target` (a user may build a profile by hand,
+ * and every field of it is in the key). The μGraph is described only down to its top-level
+ * fields: KernelGraph.fromJSON validates the rest, as it does for every μGraph.
+ *
+ * Only `safeParse(...).success` and the issues are used, never zod's output: the entry
+ * used is exactly the value the content hash was computed over (a "__proto__" key, which
+ * these strict objects reject anyway, would otherwise be copied with its special meaning).
+ */
+import * as z from 'zod';
+import { commentText } from '../codegen/escape.js';
+import { UGRAPH_SCHEMA } from '../ugraph/kernel-graph.js';
+import { CACHE_SCHEMA } from './key.js';
+
+const count = z.int().min(0);
+const hex = (digits: number) => z.string().regex(new RegExp(`^[0-9a-f]{${digits}}$`));
+
+const target = z.looseObject({
+  name: z.string(),
+  maxWorkgroupStorageBytes: count,
+  maxInvocationsPerWorkgroup: count,
+  maxWorkgroupSizeX: count,
+  maxWorkgroupsPerDimension: count,
+  maxStorageBufferBindingSize: count,
+  maxStorageBuffersPerShaderStage: count,
+  features: z.array(z.string()),
+  subgroupMinSize: count.optional(),
+}).meta({ description: 'The target profile compiled for (src/ugraph/target.ts); part of the key.' });
+
+const verification = z.strictObject({
+  method: z.literal('per-operator-lowering'),
+  note: z.string(),
+}).meta({
+  description: 'How the μGraph was shown to compute the program, by construction. Measurements on an adapter are not '
+    + 'recorded (they differ between machines): `mugraph verify` makes them.',
+});
+
+const report = z.strictObject({
+  compiler: z.string(),
+  kernels: count.meta({ description: 'Kernel launches per run (what warm, verify and the build report).' }),
+  pipelines: count.meta({ description: 'Distinct shaders: identical launches share one pipeline.' }),
+  customKernels: count,
+  source: z.enum(['naive-lowering', 'given']),
+}).meta({ description: "What the compiler reported, checked against the μGraph on every hit. No timings: they differ between runs." });
+
+export const lockEntrySchema = z.strictObject({
+  schema: z.literal(CACHE_SCHEMA).meta({ description: 'The lock format.' }),
+  key: hex(32).meta({ description: 'The file name: SHA-256 of the canonical program, search configuration and target.' }),
+  program: z.strictObject({
+    name: z.string().meta({ description: 'A label: the key ignores names.' }),
+    canonical: z.unknown().meta({ description: "The program's canonical JSON (structure, shapes, dtypes), to detect collisions." }),
+  }),
+  config: z.strictObject({
+    search: z.record(z.string(), z.unknown()).meta({ description: 'The search configuration; part of the key.' }),
+    target,
+    compiler: z.strictObject({ cache: z.literal(CACHE_SCHEMA), ugraph: z.literal(UGRAPH_SCHEMA), compiler: z.string() })
+      .meta({ description: 'What compiled the entry; an entry of another compiler is rebuilt.' }),
+  }),
+  ugraph: z.looseObject({
+    schema: z.literal(UGRAPH_SCHEMA),
+    inputs: z.array(z.unknown()),
+    nodes: z.array(z.unknown()),
+    outputs: z.array(z.unknown()),
+  }).meta({ description: 'The chosen μGraph (KernelGraph JSON, validated in full by KernelGraph.fromJSON).' }),
+  verification,
+  report,
+  contentHash: hex(64).meta({ description: 'SHA-256 of the entry without this field, keys sorted: detects damage; not a signature.' }),
+});
+
+/**
+ * What is wrong with the entry's records, as `"where": what`, or undefined when they match
+ * the schema. One printable line: the path and zod's message may quote keys from the file,
+ * whose control characters must not reach a terminal.
+ */
+export function entrySchemaProblem(value: unknown): string | undefined {
+  const result = lockEntrySchema.safeParse(value);
+  if (result.success) return undefined;
+  const issue = result.error.issues[0]!;
+  return commentText(`${issue.path.length === 0 ? 'the entry' : `"${issue.path.join('.')}"`}: ${issue.message}`);
+}
+
+/** The JSON Schema of a lock entry, as published in schema/lock-entry.schema.json. */
+export function lockEntryJSONSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(lockEntrySchema, { target: 'draft-2020-12' }),
+    title: 'mugraph kernel lock entry',
+    description: `One file of a mugraph kernel lock (mugraph.lock/<key>.json), lock format ${CACHE_SCHEMA}.`,
+  };
+}
