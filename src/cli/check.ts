@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * `mugraph check`: evaluates each `*.tensor.ts`, runs every exported program on the
  * local WebGPU adapter (each variant it supports) on seeded random inputs, and compares
@@ -182,7 +183,7 @@ function tableRow(check: Extract<Outcome, { comparison: Comparison }>): string[]
   ];
 }
 
-function signature(program: Program): string {
+export function signature(program: Program): string {
   const specs = (list: Program['inputSpecs']) => list.map((s) => `${s.name} ${s.dtype}${formatShape(s.shape)}`).join(', ');
   return `${program.name}(${specs(program.inputSpecs)}) -> ${specs(program.outputSpecs)}`;
 }

@@ -1,16 +1,19 @@
 /**
  * The `mugraph` command line: argument parsing only (cac). Each command's logic lives in
- * its own module (check.ts, warm.ts, verify.ts, prune.ts) so that tests and the build
- * plugin can call it directly.
+ * its own module (check.ts, warm.ts, verify.ts, prune.ts, search.ts, explain.ts) so that
+ * tests and the build plugin can call it directly.
  * `runCli` returns the exit code; bin/mugraph.js exits with it.
  */
 import { readFileSync } from 'node:fs';
 import { cac } from 'cac';
 import type { Variant } from '../runtime/types.js';
+import { DEFAULT_SEARCH_LIMITS } from '../search/superoptimize.js';
 import { checkFiles } from './check.js';
 import { checkUGraphFiles } from './check-ugraph.js';
+import { explain } from './explain.js';
 import type { LockCommandFlags } from './modules.js';
 import { prune } from './prune.js';
+import { type SearchFlags, searchFiles } from './search.js';
 import { verify } from './verify.js';
 import { warm } from './warm.js';
 
@@ -70,6 +73,41 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
       exitCode = (await prune({ ...lockFlags(flags), globs, dryRun: flags.dryRun === true, log })).exitCode;
     });
 
+  const searchOptions = (command: ReturnType<typeof cli.command>) => command
+    .option('--time <ms>', `Time budget of the generator per program, in milliseconds (default ${DEFAULT_SEARCH_LIMITS.timeMs})`)
+    .option('--candidates <n>', `Stop generating after this many candidates passed screening (default ${DEFAULT_SEARCH_LIMITS.maxCandidates})`)
+    .option('--target <name>', "Search for this target only: one of the config's targets, webgpu-defaults, or webgpu-defaults+subgroups<N> (default: the config's targets, else webgpu-defaults)");
+
+  searchOptions(cli.command('search <...files>', 'Search each tensor program of the modules for a fused μGraph and report what was found (the lock is not touched)'))
+    .option('--config <file>', "A module whose default export is the build plugin's options (its targets are searched)")
+    .option('--evaluate-timeout <ms>', 'Stop evaluating a module after this many milliseconds (default 30000)')
+    .option('--json', 'Print one JSON document (each program\'s report, candidates and μGraph) instead of the summary')
+    .example('mugraph search --time 20000 src/model/*.tensor.ts')
+    .action(async (files: string[], flags: Record<string, unknown>) => {
+      exitCode = (await searchFiles({ ...searchFlags(flags), files, json: flags.json === true, log })).exitCode;
+    });
+
+  lockOptions(searchOptions(cli.command('explain <file>', "Search a module's programs and print the chosen μGraph, its kernels and the search report")))
+    .option('--program <name>', 'Only this program (its name or export name)')
+    .option('--svg <path>', "Write the μGraph's SVG diagram to this file (needs a single program)")
+    .option('--wgsl', 'Print the generated WGSL')
+    .option('--variant <variant>', 'With --wgsl: the f16 or f32 variant (default: the best the program has)')
+    .option('--lock', 'Explain the μGraph the kernel lock holds for the program (what a build ships); search only when there is no usable entry')
+    .example('mugraph explain src/model/rmsnorm.tensor.ts --svg rmsnorm.svg --wgsl')
+    .action(async (file: string, flags: Record<string, unknown>) => {
+      const variants = parseVariants(flags.variant);
+      if (variants !== undefined && variants.length !== 1) throw new UsageError('--variant takes one variant here');
+      if (flags.svg !== undefined && (typeof flags.svg !== 'string' || flags.svg === '')) throw new UsageError('--svg needs a file path');
+      exitCode = (await explain({
+        ...searchFlags(flags), file, log,
+        ...(flags.program === undefined ? {} : { program: String(flags.program) }),
+        ...(typeof flags.svg === 'string' ? { svg: flags.svg } : {}),
+        ...(variants === undefined ? {} : { variant: variants[0]! }),
+        wgsl: flags.wgsl === true,
+        lock: flags.lock === true,
+      })).exitCode;
+    });
+
   cli.help();
   cli.version(packageVersion());
 
@@ -117,6 +155,27 @@ function lockFlags(flags: Record<string, unknown>): LockCommandFlags {
     ...(config ? { config } : {}), ...(lockDir ? { lockDir } : {}), ...(cacheDir ? { cacheDir } : {}),
     ...(evaluateTimeoutMs === undefined ? {} : { evaluateTimeoutMs }),
   };
+}
+
+function searchFlags(flags: Record<string, unknown>): SearchFlags {
+  const timeMs = parsePositive(flags.time, '--time', 'a positive number of milliseconds');
+  const maxCandidates = parsePositive(flags.candidates, '--candidates', 'a positive integer', true);
+  if (flags.target !== undefined && (typeof flags.target !== 'string' || flags.target === '')) throw new UsageError('--target needs a target name');
+  return {
+    ...lockFlags(flags),
+    ...(timeMs === undefined ? {} : { timeMs }),
+    ...(maxCandidates === undefined ? {} : { maxCandidates }),
+    ...(typeof flags.target === 'string' ? { target: flags.target } : {}),
+  };
+}
+
+function parsePositive(value: unknown, flag: string, what: string, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value === 'boolean' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} must be ${what}, got ${String(value)}`);
+  }
+  return n;
 }
 
 function parseSeed(value: unknown): number {

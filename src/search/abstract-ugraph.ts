@@ -17,7 +17,7 @@
  *     piecewise tile repeats along the concatenated dimension).
  */
 import type { BlockGraph } from '../ugraph/block-graph.js';
-import type { AccumSpec } from '../ugraph/block-ops.js';
+import type { AccumSpec, BlockOpSpec, BlockTensorInfo } from '../ugraph/block-ops.js';
 import type { KernelGraph } from '../ugraph/kernel-graph.js';
 import { commonOpValue, concatOpValue, constantValue, reshapeOpValue, transposeOpValue } from './abstract-ops.js';
 import { type AbstractValue, map1, map2, opaque, reduceSum, repeatValue, term } from './abstract-value.js';
@@ -65,16 +65,7 @@ export function abstractKernelGraph(graph: KernelGraph): UGraphAbstraction {
 /** Values of a block graph's tensors and of what its savers store, given its inputs' values. */
 export function abstractBlockGraph(block: BlockGraph, inputs: readonly AbstractValue[]): { tensors: AbstractValue[]; outputs: AbstractValue[] } {
   const tensors: AbstractValue[] = block.inputs.map((iterator, k) => tileValue(inputs[k]!, block.inputShapes[k]!.length, iterator.imap, iterator.fmap));
-  block.ops.forEach((op) => {
-    const values = op.inputs.map((id) => tensors[id]!);
-    const shapes = op.inputs.map((id) => block.tensors[id]!.shape);
-    switch (op.op) {
-      case 'constant': tensors.push(constantValue(op.value)); return;
-      case 'concat': tensors.push(concatOpValue(values, shapes, op.dim)); return;
-      case 'accum': tensors.push(accumValue(block, op, tensors)); return;
-      default: tensors.push(commonOpValue(op, values, shapes));
-    }
-  });
+  for (const op of block.ops) tensors.push(blockOpValue(op, block.forloopRange, block.tensors, tensors));
   const outputs = block.outputs.map((saver) => {
     let value = tensors[saver.tensor]!;
     const rank = block.tensors[saver.tensor]!.shape.length;
@@ -87,7 +78,7 @@ export function abstractBlockGraph(block: BlockGraph, inputs: readonly AbstractV
 }
 
 /** A tile has its tensor's value, unless the grid or the loop cuts across a concatenation. */
-function tileValue(v: AbstractValue, rank: number, imap: readonly (number | null)[], fmap: number | null): AbstractValue {
+export function tileValue(v: AbstractValue, rank: number, imap: readonly (number | null)[], fmap: number | null): AbstractValue {
   if (v.kind !== 'pieces') return v;
   const dim = rank - 1 - v.axis;
   if (imap.includes(dim) || fmap === dim) return opaque('a tile cut across a concatenation differs between workgroups or iterations');
@@ -96,13 +87,30 @@ function tileValue(v: AbstractValue, rank: number, imap: readonly (number | null
 
 const ONE = constant(1);
 
-function accumValue(block: BlockGraph, op: AccumSpec, tensors: readonly AbstractValue[]): AbstractValue {
+/**
+ * The value of one block op, given the loop's range and the shapes (`infos`) and values of the
+ * tensors before it: what abstractBlockGraph computes op by op, and what the generator
+ * computes for each operator it tries.
+ */
+export function blockOpValue(
+  op: BlockOpSpec, forloopRange: number, infos: readonly BlockTensorInfo[], tensors: readonly AbstractValue[],
+): AbstractValue {
+  const values = op.inputs.map((id) => tensors[id]!);
+  const shapes = op.inputs.map((id) => infos[id]!.shape);
+  switch (op.op) {
+    case 'constant': return constantValue(op.value);
+    case 'concat': return concatOpValue(values, shapes, op.dim);
+    case 'accum': return accumValue(op, forloopRange, infos, tensors);
+    default: return commonOpValue(op, values, shapes);
+  }
+}
+
+function accumValue(op: AccumSpec, range: number, infos: readonly BlockTensorInfo[], tensors: readonly AbstractValue[]): AbstractValue {
   const x = tensors[op.inputs[0]!]!;
-  const range = block.forloopRange;
   if (op.kind === 'maxRescale') return map1(x, max);
   let weighted = x;
   if (op.rescaleBy !== undefined) {
-    const maxOp = block.tensors[op.rescaleBy]!.op as AccumSpec;
+    const maxOp = infos[op.rescaleBy]!.op as AccumSpec;
     const local = tensors[maxOp.inputs[0]!]!;
     const running = tensors[op.rescaleBy]!;
     // exp(m - M) = 1 when the local max m is the running max's stabilizer itself (see the header).
@@ -111,6 +119,6 @@ function accumValue(block: BlockGraph, op: AccumSpec, tensors: readonly Abstract
   }
   const looped = map1(weighted, (e) => sum(range, e));
   if (op.kind === 'sum') return looped;
-  const shape = block.tensors[op.inputs[0]!]!.shape;
+  const shape = infos[op.inputs[0]!]!.shape;
   return reduceSum(looped, 0, shape[shape.length - 1]!, true);
 }

@@ -100,6 +100,35 @@ export class SubexpressionOracle {
     return answer;
   }
 
+  /**
+   * Whether `x` is, modulo the axioms, the same value as target `index`: every term in the
+   * same class (and, for a piecewise value, cut the same way). The generator's test for
+   * a saver that completes the program. One-sided like the rest: false may be a miss, and
+   * the verifier decides what true proposes.
+   */
+  equalsTarget(x: AbstractValue, index: number): boolean {
+    const target = this.targets[index];
+    if (target === undefined || x.kind === 'opaque' || target.kind === 'opaque' || x.kind !== target.kind) return false;
+    this.saturate();
+    if (x.kind === 'pieces' && target.kind === 'pieces') {
+      if (x.axis !== target.axis || x.pieces.length !== target.pieces.length) return false;
+      if (x.pieces.some((p, i) => p.extent !== target.pieces[i]!.extent)) return false;
+    }
+    const [xs, ts] = [termsOf(x), termsOf(target)];
+    return xs.every((e, i) => {
+      const a = this.graph.lookupExpr(e, this.polyMemo);
+      const b = this.graph.lookupExpr(ts[i]!, this.polyMemo);
+      return a !== undefined && b !== undefined && this.graph.find(a) === this.graph.find(b);
+    });
+  }
+
+  /** The e-class of a term in the saturated e-graph (canonical id), or undefined when it has none. */
+  classOf(e: Expr): number | undefined {
+    this.saturate();
+    const c = this.graph.lookupExpr(e, this.polyMemo);
+    return c === undefined ? undefined : this.graph.find(c);
+  }
+
   /** The saturated e-graph, read-only by convention (tests and reports). */
   get egraph(): EGraph {
     this.saturate();
