@@ -15,7 +15,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --workloads a,b   ${WORKLOAD_NAMES.join(', ')} (default: all)
   --batch 1,8       batch sizes (default: 1,8)
   --variants f16,f32
-  --systems per-op,hand
+  --systems per-op,hand,searched   (searched: the μGraph superoptimize() finds, cached
+                    in bench/.cache/ per program and search code; the first run searches)
   --reps 10         timed calls per cell, after --warmup 2
   --quick           the small twins, into bench/results/quick.{json,md}
   --out file.json   results file (the .md is written next to it); existing rows are kept
@@ -49,7 +50,7 @@ export function parseCli(argv: readonly string[]): BenchCli {
       workloads: { type: 'string', default: WORKLOAD_NAMES.join(',') },
       batch: { type: 'string', default: '1,8' },
       variants: { type: 'string', default: 'f16,f32' },
-      systems: { type: 'string', default: 'per-op,hand' },
+      systems: { type: 'string', default: 'per-op,hand,searched' },
       reps: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       quick: { type: 'boolean', default: false },

@@ -12,7 +12,7 @@ import type { BenchResults, BenchRow } from './results.js';
 export const TARGET_RATIO = 2;
 
 /** Systems of ours; every other WebGPU system in a results file is a peer. */
-const OURS = new Set(['per-op', 'hand']);
+const OURS = new Set(['per-op', 'hand', 'searched']);
 
 export interface RunCell {
   readonly handWallMs: number;

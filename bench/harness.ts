@@ -112,6 +112,9 @@ export async function benchWorkloads(device: GPUDevice, options: Omit<BenchOptio
       referenceSeconds[label] = reference.seconds;
       log(`${label}: reference ${reference.cached ? 'from cache' : `${reference.seconds.toFixed(1)} s`}`);
       const expected = reference.outputs[workload.program.outputs[0]!.name]!;
+      for (const system of options.systems) {
+        await system.before?.(workload, log).catch((error: unknown) => log(`${label} ${system.name}: ${error instanceof Error ? error.message : String(error)}`));
+      }
       for (const variant of options.variants) {
         for (const system of options.systems) {
           const row = await benchCell(device, workload, variant, system, options, expected)

@@ -3,14 +3,16 @@
  * record onto harness-owned buffers (LoadedProgram's `encode` contract), so that every
  * system is uploaded, dispatched, timed and read back by the same code (gpu-runner.ts).
  * `hand` runs the hand-written μGraphs of fixtures/ugraphs/ (the structures the search must
- * find or beat), compiled by the μGraph code generator.
+ * find or beat), compiled by the μGraph code generator; `searched` runs what the search finds
+ * for the workload's program (searched.ts), compiled the same way.
  */
 import { UGRAPH_FIXTURES } from '../fixtures/ugraphs/index.js';
 import { compileKernelGraph } from '../src/codegen/ugraph/index.js';
 import { loadCompiled } from '../src/runtime/loader.js';
 import type { LoadedProgram, Variant } from '../src/runtime/types.js';
 import type { EncodableProgram } from './gpu-runner.js';
-import type { BenchWorkload } from './workloads.js';
+import { searchedUGraph } from './searched.js';
+import { type BenchWorkload, workloadLabel } from './workloads.js';
 
 export interface Skipped {
   readonly skipped: string;
@@ -20,6 +22,12 @@ export interface BenchSystem {
   readonly name: string;
   /** The system's kernels for this workload and variant, or why it has none (reported, not fatal). */
   prepare(workload: BenchWorkload, variant: Variant, device: GPUDevice): Promise<EncodableProgram | Skipped>;
+  /**
+   * Slow work for a workload (the search), run once before any of its cells is timed, so it
+   * never runs between timed cells (whose measuring lowers the thread's priority).
+   * A failure is logged; `prepare` then reports it on each cell.
+   */
+  before?(workload: BenchWorkload, log: (line: string) => void): Promise<void>;
 }
 
 export function isSkipped(value: EncodableProgram | Skipped): value is Skipped {
@@ -56,7 +64,30 @@ export const handSystem: BenchSystem = {
   },
 };
 
-export const SYSTEMS: Readonly<Record<string, BenchSystem>> = Object.fromEntries([perOpSystem, handSystem].map((s) => [s.name, s]));
+/**
+ * The μGraph the search finds for the workload's program at its shape (`superoptimize`, the
+ * default target; cached per program in bench/.cache/, searched.ts), compiled to WGSL. Where
+ * nothing verified, that is the per-operator lowering, as a build would ship it.
+ */
+export const searchedSystem: BenchSystem = {
+  name: 'searched',
+  async before(workload, log) {
+    const searched = await searchedUGraph(workload, log);
+    const { summary: s } = searched;
+    const found = searched.source === 'search'
+      ? `${searched.ugraph.nodes.length} kernel${searched.ugraph.nodes.length === 1 ? '' : 's'} (${searched.ugraph.customKernels.length} custom)`
+      : 'nothing verified: the per-operator lowering';
+    log(`${workloadLabel(workload)} searched: ${found}; ${searched.cached ? 'from bench/.cache' : `searched in ${s.seconds.toFixed(1)} s`}, `
+      + `stopped: ${s.stopReason}, ${s.explored} explored, ${s.screened} screened, ${s.verified} verified`);
+  },
+  async prepare(workload, variant, device) {
+    const { ugraph } = await searchedUGraph(workload);
+    const loaded = await loadCompiled(compileKernelGraph(ugraph, workload.program.name), device, { variant });
+    return checked(loaded, workload, variant);
+  },
+};
+
+export const SYSTEMS: Readonly<Record<string, BenchSystem>> = Object.fromEntries([perOpSystem, handSystem, searchedSystem].map((s) => [s.name, s]));
 
 export function parseSystems(names: readonly string[]): BenchSystem[] {
   return names.map((name) => {

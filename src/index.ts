@@ -16,3 +16,5 @@ export type {
 // The μGraph IR, its builder, interpreter and diagram; a μGraph declared with the program it implements.
 export * from './ugraph/index.js';
 export { isUGraphProgram, ugraphProgram, type UGraphProgram } from './ugraph-program.js';
+// The search (superoptimize) is in 'mugraph/search': it runs the verifier's Node-only workers,
+// and this entry is also bundled for browsers.

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 import type { GraphBuilder } from './frontend/builder.js';
 import { buildProgram, isProgram, type Program, type TensorSpec } from './frontend/program.js';
 import type { InputTag, Tensor, TensorInputs } from './frontend/tensor.js';

@@ -190,6 +190,10 @@ describe('under plain Node, from dist/', () => {
     const { code, stdout } = await node(['bin/mugraph.js', 'check', GOOD_FIXTURE], { VK_ICD_FILENAMES: '/nonexistent/icd.json' });
     expect(code).toBe(2);
     expect(stdout).toMatch(/^error: cannot create a WebGPU device: .*no WebGPU adapter/m);
+    // What a user of the package installs; the repository's script (not in the package) is named as a clone's way only.
+    expect(stdout).toContain('apt-get install libvulkan1 mesa-vulkan-drivers');
+    expect(stdout).toContain('bookworm-backports');
+    expect(stdout).toMatch(/In a clone of mugraph's repository, `bash scripts\/ensure-webgpu\.sh`/);
   });
 
   it('mugraph --help and --version', async () => {

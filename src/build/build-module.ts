@@ -5,15 +5,21 @@
  * emit the replacement ES module.
  *
  * - A hit compiles nothing: the entry is checked against the program and target
- *   (cache/lock-hit.ts: compiler, interface, limits, the μGraph the compiler would choose,
- *   the report's counts) and its μGraph is only code-generated again.
+ *   (cache/lock-hit.ts: compiler, interface, limits, the report's counts, the μGraph the
+ *   compiler would choose), its μGraph is code-generated again, and the finite-field
+ *   verifier checks it computes the program, unless this machine's scratch cache records
+ *   this exact entry (by content hash) as verified here (cache/verified.ts).
+ * - A new entry's μGraph is verified at full shape before it is written
+ *   (equivalence-check.ts): only an 'equivalent' one is written, or the per-operator
+ *   lowering, trusted by construction, which is also the fallback; the entry records the
+ *   verdict, and the entry is marked verified here.
  * - New entries go where the store writes: the lock (`writeLock`, the default), or the
  *   scratch cache (the dev server). A build that writes the lock adds an entry only the
  *   scratch cache has without compiling it again ('compiled', with `promotedFrom`).
  * - An entry is a function of its program, configuration and compiler, so compiling a
- *   program twice writes the same bytes: the compile time and the reference check
- *   (`profile`, which `mugraph warm` sets where there is an adapter) are reported on the
- *   ProgramBuild, never written into the entry. A failing check writes nothing.
+ *   program twice writes the same bytes: the compile time, the verifier's time and the
+ *   reference check (`profile`, which `mugraph warm` sets where there is an adapter) are
+ *   reported on the ProgramBuild, never written into the entry. A failing check writes nothing.
  * - Frozen (CI): only the lock is read; a missing entry is a MissingEntryError naming
  *   `npx mugraph warm <file>`; a corrupt, rejected or outdated one (another lock format or
  *   compiler) is a CorruptEntryError naming the entry file and the same fix. Not frozen:
@@ -36,9 +42,10 @@ import { type EmittedProgram, emitModule } from './emit.js';
 import { CorruptEntryError, formatMismatch, type LockEntry, OutdatedEntryError, sealEntry } from '../cache/entry.js';
 import { CACHE_SCHEMA, cacheKey, compilerIdentity, type KeyInputs, legacyKeys } from '../cache/key.js';
 import type { ResolvedOptions } from './options.js';
-import { checkLockHit, regenerateEntry } from '../cache/lock-hit.js';
+import { checkCompilerChoice, checkLockHit, type HitEquivalence, regenerateEntry, verifyLockHit } from '../cache/lock-hit.js';
 import { type EntryDirectory, KernelStore, type StoredEntry } from '../cache/store.js';
-import { type ReferenceCheck, referenceCheck } from './verify.js';
+import { chooseVerified } from './equivalence-check.js';
+import { type ReferenceCheck, referenceCheck } from './reference-check.js';
 
 /** 'hit': from the lock; 'compiled': new entry; 'rebuilt': replaced a corrupt entry or one the lock-hit checks rejected. */
 export type EntryStatus = 'hit' | 'compiled' | 'rebuilt';
@@ -60,6 +67,15 @@ export interface ProgramBuild {
   readonly compileSeconds?: number;
   /** The reference check on this machine's adapter that the new entry passed (`profile`), when one ran. Not in the entry: it differs between machines. */
   readonly check?: ReferenceCheck;
+  /**
+   * How this build knows the entry's μGraph computes the program: the finite-field
+   * verifier ran ('verifier': a new entry, or a hit this machine had not verified), or this
+   * machine had verified this exact entry before ('mark'). Its time is reported here, never
+   * written into the entry. A shared result (two modules, one program) reports the first's.
+   */
+  readonly equivalence: HitEquivalence;
+  /** Why the compiler's choice was not used and the per-operator lowering was written instead. */
+  readonly fellBack?: string;
   /** The scratch-cache entry a new lock entry was copied from (compiled earlier, by the dev server), instead of compiling. */
   readonly promotedFrom?: string;
 }
@@ -79,20 +95,22 @@ export interface ModuleBuild {
 /**
  * Phases of one buildTensorModule call, in ms: evaluating the module (esbuild bundle and
  * import), the key and lock entry (hash, read, validate, check against the program),
- * regenerating WGSL from lock entries, compiling missing entries (zero on a lock hit), and
- * emitting the ES module.
+ * regenerating WGSL from lock entries, the finite-field verification (of new entries, and
+ * of hits this machine had not verified; on a marked hit, reading the mark), compiling
+ * missing entries (zero on a lock hit), and emitting the ES module.
  * A program whose key another module is already building counts its wait under `lock`.
  */
 export interface BuildTimings {
   readonly evaluateMs: number;
   readonly lockMs: number;
   readonly regenerateMs: number;
+  readonly verifyMs: number;
   readonly compileMs: number;
   readonly emitMs: number;
   readonly totalMs: number;
 }
 
-type Phase = 'lock' | 'regenerate' | 'compile';
+type Phase = 'lock' | 'regenerate' | 'verify' | 'compile';
 /** Accumulates ms per phase (see BuildTimings). */
 export type PhaseClock = Record<Phase, number>;
 
@@ -124,9 +142,9 @@ export class MissingEntryError extends Error {
   }
 }
 
-/** Newly compiled kernels that do not match the float64 reference: never written to the lock. */
-export class VerificationError extends Error {
-  override readonly name = 'VerificationError';
+/** Newly compiled kernels that do not match the float64 reference on this machine's adapter: never written to the lock. */
+export class ReferenceCheckError extends Error {
+  override readonly name = 'ReferenceCheckError';
   constructor(moduleFile: string, programName: string, readonly check: ReferenceCheck) {
     const failed = check.variants.filter((v) => !v.pass)
       .map((v) => `${v.variant}: relative L2 error ${v.relL2Error.toExponential(2)} > ${v.tolerance.toExponential(0)}`);
@@ -167,7 +185,7 @@ export async function buildTensorModule(file: string, context: BuildContext): Pr
   const start = performance.now();
   const loaded = await loadTensorModule(file, { timeoutMs: context.options.evaluateTimeoutMs });
   const evaluated = performance.now();
-  const clock: PhaseClock = { lock: 0, regenerate: 0, compile: 0 };
+  const clock: PhaseClock = { lock: 0, regenerate: 0, verify: 0, compile: 0 };
   const programs: ProgramBuild[] = [];
   const emitted: EmittedProgram[] = [];
   for (const { exportName, program } of loaded.programs) {
@@ -187,7 +205,7 @@ export async function buildTensorModule(file: string, context: BuildContext): Pr
   const code = emitModule(relative(context.options.root, loaded.file), emitted, { artifacts: context.options.artifacts });
   const end = performance.now();
   const timings: BuildTimings = {
-    evaluateMs: evaluated - start, lockMs: clock.lock, regenerateMs: clock.regenerate, compileMs: clock.compile,
+    evaluateMs: evaluated - start, lockMs: clock.lock, regenerateMs: clock.regenerate, verifyMs: clock.verify, compileMs: clock.compile,
     emitMs: end - emitStart, totalMs: end - start,
   };
   return { file: loaded.file, dependencies: loaded.dependencies, programs, code, timings };
@@ -231,16 +249,20 @@ async function lookupOrCompile(
 ): Promise<Omit<ProgramBuild, 'exportName'>> {
   const { options, store } = context;
   let reason: string | undefined;
-  let promote: { stored: StoredEntry; compiled: CompiledProgram } | undefined;
+  let promote: { stored: StoredEntry; compiled: CompiledProgram; equivalence: HitEquivalence } | undefined;
   for (const source of store.sources(options.frozen)) {
     try {
       const stored = await timedAsync(clock, 'lock', () => source.read(key));
       if (!stored) continue;
       timed(clock, 'lock', () => checkLockHit(stored, program, target));
       const compiled = timed(clock, 'regenerate', () => regenerateEntry(stored, program));
+      const equivalence = await timedAsync(clock, 'verify', () => verifyLockHit(stored, program, target, store.verified));
+      timed(clock, 'lock', () => checkCompilerChoice(stored, program, target));
       // Served from where it is, unless only the scratch cache has it and this build writes the lock: then the lock gets it.
-      if (source === store.primary || source === store.target) return { program, target, key, status: 'hit', entry: stored.entry, file: stored.file, compiled };
-      promote = { stored, compiled };
+      if (source === store.primary || source === store.target) {
+        return { program, target, key, status: 'hit', entry: stored.entry, file: stored.file, compiled, equivalence };
+      }
+      promote = { stored, compiled, equivalence };
       break;
     } catch (error) {
       if (!(error instanceof CorruptEntryError) || options.frozen) throw withFix(error, moduleFile, options.root);
@@ -254,36 +276,47 @@ async function lookupOrCompile(
     throw new MissingEntryError(moduleFile, program.name, store.primary.fileFor(key), options.root, target.name);
   }
   reason ??= outdated?.message;
-  const made = promote ? { entry: promote.stored.entry, compiled: promote.compiled } : timed(clock, 'compile', () => compileEntry(program, key, options, target));
+  const made = promote
+    ? { entry: promote.stored.entry, compiled: promote.compiled, equivalence: promote.equivalence }
+    : await compileEntry(program, key, options, target, clock);
   const check = options.profile
     ? await timedAsync(clock, 'compile', async () => referenceCheck(program, made.compiled, await context.gpu()))
     : undefined;
-  if (check && !check.pass) throw new VerificationError(moduleFile, program.name, check);
+  if (check && !check.pass) throw new ReferenceCheckError(moduleFile, program.name, check);
   const written = await timedAsync(clock, 'lock', () => store.target.write(made.entry));
+  if (!promote) await timedAsync(clock, 'verify', () => store.verified.mark(made.entry.contentHash));
   // The outdated entry is replaced where it was: in the lock when this build writes it (the dev server leaves the lock alone).
   if (legacy && store.target === store.primary) await store.primary.remove(legacy.key);
   return {
     program, target, key, status: reason === undefined ? 'compiled' : 'rebuilt', entry: made.entry, file: written, compiled: made.compiled,
+    equivalence: made.equivalence,
     ...(reason === undefined ? {} : { reason }),
     ...('compileSeconds' in made ? { compileSeconds: made.compileSeconds } : {}),
+    ...('fellBack' in made && made.fellBack !== undefined ? { fellBack: made.fellBack } : {}),
     ...(check ? { check } : {}),
     ...(promote ? { promotedFrom: promote.stored.file } : {}),
   };
 }
 
-/** A new entry for `program`, sealed: a function of the program, configuration and compiler only (nothing measured, no time). */
-function compileEntry(program: Program, key: string, options: ResolvedOptions, target: TargetProfile) {
-  const outcome = compileProgram(program, options.search, target);
+/**
+ * A new entry for `program`, sealed: a function of the program, configuration and compiler
+ * only (nothing measured, no time). Its μGraph is verified first (equivalence-check.ts):
+ * the compiler's choice if the verifier accepts it, else the per-operator lowering.
+ */
+async function compileEntry(program: Program, key: string, options: ResolvedOptions, target: TargetProfile, clock: PhaseClock | undefined) {
+  const chosen = timed(clock, 'compile', () => compileProgram(program, options.search, target));
+  const { outcome, record, ms, fellBack } = await timedAsync(clock, 'verify', () => chooseVerified(program, chosen, target));
   const entry = sealEntry({
     schema: CACHE_SCHEMA,
     key,
     program: { name: program.name, canonical: JSON.parse(program.canonicalJSON()) as unknown },
     config: { search: options.search, target, compiler: compilerIdentity(COMPILER_ID) },
     ugraph: outcome.ugraph.toJSON(),
-    verification: outcome.verification,
+    verification: { ...outcome.verification, equivalence: record },
     report: outcome.record,
   });
-  return { entry, compiled: outcome.compiled, compileSeconds: outcome.compileSeconds };
+  const equivalence: HitEquivalence = { by: 'verifier', verdict: record.verdict, ms };
+  return { entry, compiled: outcome.compiled, compileSeconds: chosen.compileSeconds, equivalence, fellBack };
 }
 
 /** A result shared between two programs with one key: the second gets its own names. */
@@ -291,7 +324,7 @@ function relabelled(shared: Omit<ProgramBuild, 'exportName'>, program: Program, 
   if (shared.program === program) return shared;
   const compiled = timed(clock, 'regenerate', () => regenerate(KernelGraph.fromJSON(shared.entry.ugraph), program));
   // What the first build did (compiled, checked, promoted, and why) is its own: this one found the entry.
-  const { reason: _reason, compileSeconds: _seconds, check: _check, promotedFrom: _from, ...found } = shared;
+  const { reason: _reason, compileSeconds: _seconds, check: _check, promotedFrom: _from, fellBack: _fellBack, ...found } = shared;
   return { ...found, program, status: 'hit', compiled };
 }
 

@@ -18,12 +18,16 @@ import type { SearchConfig } from './options.js';
 /** Names the pipeline below; part of every cache key (bump when its output changes). */
 export const COMPILER_ID = 'naive-1';
 
+/** How a per-operator lowering was chosen, as its entry records it. */
+const PER_OPERATOR = { method: 'per-operator-lowering', note: 'no search: the μGraph is the one-kernel-per-operator lowering of the program' } as const;
+
 export interface CompileOutcome {
   readonly ugraph: KernelGraph;
   readonly compiled: CompiledProgram;
   /** What goes into the entry: a function of the program, configuration and compiler only. */
   readonly record: CompileRecord;
-  readonly verification: Verification;
+  /** How the μGraph was chosen; the build adds what the finite-field verifier finds (equivalence-check.ts). */
+  readonly verification: Omit<Verification, 'equivalence'>;
   /** How long compiling took: reported, never stored in the entry (it differs between runs). */
   readonly compileSeconds: number;
 }
@@ -38,11 +42,25 @@ export function compileProgram(program: Program, search: SearchConfig, target: T
     compiled: relabel(compiled, program),
     // Field by field: a field compile() adds later must not reach entries unnoticed (the entry schema is strict).
     record: { compiler: COMPILER_ID, ...kernelCounts(compiled, ugraph), source: report.source },
-    verification: {
-      method: 'per-operator-lowering',
-      note: 'no search: the μGraph is the one-kernel-per-operator lowering of the program',
-    },
+    verification: PER_OPERATOR,
     compileSeconds,
+  };
+}
+
+/**
+ * The per-operator lowering of `program` for `target`, compiled: the fallback when the
+ * compiler's choice may not serve the program (equivalence-check.ts).
+ */
+export function compilePerOperator(program: Program, target: TargetProfile): CompileOutcome {
+  const start = performance.now();
+  const ugraph = kernelGraphFromProgram(program, target);
+  const { compiled } = compile(program, { ugraph, target });
+  return {
+    ugraph,
+    compiled: relabel(compiled, program),
+    record: { compiler: COMPILER_ID, ...kernelCounts(compiled, ugraph), source: 'naive-lowering' },
+    verification: PER_OPERATOR,
+    compileSeconds: Math.round(performance.now() - start) / 1000,
   };
 }
 
@@ -69,8 +87,9 @@ export function kernelCounts(compiled: CompiledProgram, ugraph: KernelGraph): Ke
  * Without a search the choice is the per-operator lowering, a pure function of the program
  * and the target (what compile() lowers to), so an entry of this compiler must hold exactly
  * it, and one edited and re-sealed into computing something else is caught on the hit.
- * With a search this returns undefined, and until the equivalence verifier lands only
- * `mugraph verify` (the reference check on an adapter) catches such an entry.
+ * With a search this returns undefined; the finite-field verifier, which every lock hit
+ * runs unless this machine verified the entry before (build-module.ts), then catches such
+ * an entry.
  */
 export function reproducibleUGraph(program: Program, search: SearchConfig, target: TargetProfile): KernelGraph | undefined {
   void search; // no search yet (see compileProgram)

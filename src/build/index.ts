@@ -8,7 +8,7 @@ export {
 } from './options.js';
 export {
   type BuildContext, type BuildTimings, buildTensorModule, createBuildContext, type EntryStatus, MissingEntryError, type ModuleBuild,
-  type ProgramBuild, programKey, VerificationError, warmCommand,
+  type ProgramBuild, programKey, ReferenceCheckError, warmCommand,
 } from './build-module.js';
 export { CorruptEntryError, type LockEntry, type Verification } from '../cache/entry.js';
 export { KernelStore } from '../cache/store.js';

@@ -57,7 +57,8 @@ export interface MugraphOptions {
   frozen?: boolean;
   /**
    * Run each newly compiled program on this machine's WebGPU adapter against the float64
-   * reference and record the errors (and timings) in its entry. @default false
+   * reference (build/reference-check.ts) before writing its entry; the errors are reported
+   * (ProgramBuild.check), not recorded in the entry. @default false
    */
   profile?: boolean;
   /**

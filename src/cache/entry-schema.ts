@@ -33,12 +33,31 @@ const target = z.looseObject({
   subgroupMinSize: count.optional(),
 }).meta({ description: 'The target profile compiled for (src/ugraph/target.ts); part of the key.' });
 
+const equivalence = z.strictObject({
+  verdict: z.enum(['equivalent', 'unverifiable']).meta({
+    description: "The finite-field verifier's verdict at full shape. Never 'different' (such a μGraph is never written); "
+      + "'unverifiable' (an exp of an exp) only for the per-operator lowering, trusted by construction.",
+  }),
+  seeds: z.array(z.int().min(0).max(0xffffffff)).meta({ description: 'The draws compared, one per seed (32-bit).' }),
+  falseAcceptBound: z.number().min(0).max(1).meta({
+    description: "For 'equivalent': an upper bound on the probability that the μGraph differs from the program all the same "
+      + "(docs/equivalence.md §3); 0 for 'unverifiable'.",
+  }),
+  fullShape: z.literal(true).meta({ description: "Verified at the μGraph's full shape, every output element compared." }),
+  reason: z.string().optional().meta({ description: "For 'unverifiable': why, and why the μGraph is used all the same." }),
+}).meta({
+  description: "What the finite-field verifier found. Every lock hit is verified again unless this machine's scratch cache records "
+    + 'the entry (by content hash) as verified here; its time is reported, not recorded.',
+});
+
 const verification = z.strictObject({
   method: z.literal('per-operator-lowering'),
   note: z.string(),
+  equivalence,
 }).meta({
-  description: 'How the μGraph was shown to compute the program, by construction. Measurements on an adapter are not '
-    + 'recorded (they differ between machines): `mugraph verify` makes them.',
+  description: 'How the μGraph was chosen and what the finite-field verifier found. Measurements (the verifier\'s time, the '
+    + 'reference check on an adapter) are not recorded (they differ between runs and machines): the build, `mugraph warm` '
+    + 'and `mugraph verify` report them.',
 });
 
 const report = z.strictObject({

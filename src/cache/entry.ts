@@ -5,8 +5,8 @@
  * hash, typed records, a valid μGraph, a key that matches the stored program and
  * configuration), so a damaged entry is never used. The content hash guards against
  * damage, not against an author: anyone can edit an entry and recompute it. Such a
- * re-sealed entry is caught by the checks every lock hit makes (lock-hit.ts) or, for what
- * they cannot prove, by `mugraph verify`.
+ * re-sealed entry is caught by the checks every lock hit makes (lock-hit.ts), the
+ * finite-field verifier among them, and by `mugraph verify`.
  */
 import { describeValue } from '../ugraph/check.js';
 import { KernelGraph, type KernelGraphJSON } from '../ugraph/kernel-graph.js';
@@ -17,15 +17,37 @@ import { parseBoundedJSON } from './bounded-json.js';
 import { entrySchemaProblem } from './entry-schema.js';
 
 /**
- * How the entry's μGraph was shown to compute the program, by construction:
- * 'per-operator-lowering' claims only that the μGraph is the program's one-kernel-per-op
- * lowering (no search happened). Measurements on an adapter are not part of an entry: they
- * differ between machines and runs, and an entry is a function of its program,
- * configuration and compiler (`mugraph verify` measures; see build/verify.ts).
+ * How the entry's μGraph was shown to compute the program. `method` says how it was
+ * chosen ('per-operator-lowering': the program's one-kernel-per-op lowering, no search);
+ * `equivalence` is what the finite-field verifier (src/equivalence, docs/equivalence.md)
+ * found at the μGraph's full shape. Measurements are not part of an entry: they differ
+ * between machines and runs, and an entry is a function of its program, configuration and
+ * compiler. The verifier's time and the GPU reference check (build/reference-check.ts) are
+ * reported by the build, `mugraph warm` and `mugraph verify`, never written here.
  */
 export interface Verification {
   readonly method: 'per-operator-lowering';
   readonly note: string;
+  readonly equivalence: EquivalenceRecord;
+}
+
+/**
+ * The finite-field verifier's verdict on the entry's μGraph against its program. Never
+ * 'different': such a μGraph is never written. 'unverifiable' (an exp of an exp) only for
+ * the per-operator lowering, which is trusted by construction (docs/equivalence.md §7).
+ * Every lock hit is verified again unless this machine verified this exact entry before
+ * (cache/verified.ts), so the record is what the writer found, not what a reader trusts.
+ */
+export interface EquivalenceRecord {
+  readonly verdict: 'equivalent' | 'unverifiable';
+  /** The draws compared, one per seed (derived from the program's and μGraph's structural hashes). */
+  readonly seeds: readonly number[];
+  /** For 'equivalent': P(they differ all the same) is at most this; 0 for 'unverifiable'. */
+  readonly falseAcceptBound: number;
+  /** Verified at the μGraph's full shape, every output element: always, never on a sample or a smaller instance. */
+  readonly fullShape: true;
+  /** For 'unverifiable': why, and why it is used all the same. */
+  readonly reason?: string;
 }
 
 /** What compiling reported; no timings (they differ between runs). Checked against the μGraph on every hit (lock-hit.ts). */

@@ -17,9 +17,10 @@ import type { SearchConfig } from '../build/options.js';
 /**
  * Version of the entry format (the lock format); bump on any change to what an entry holds
  * or means. 2: no timings and no machine's measurements in the entry; the key without the
- * compiler identity; the records strictly typed (entry-schema.ts).
+ * compiler identity; the records strictly typed (entry-schema.ts). 3: the verification
+ * record holds the finite-field verifier's verdict (`verification.equivalence`).
  */
-export const CACHE_SCHEMA = 2;
+export const CACHE_SCHEMA = 3;
 
 /** What compiled an entry; recorded in it and checked on every hit (lock-hit.ts). */
 export interface CompilerIdentity {

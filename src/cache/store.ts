@@ -8,19 +8,23 @@
  * committed. With `lockDir: false` the scratch cache is the only store.
  *
  * Each directory (EntryDirectory) holds one `<key>.json` per entry. Writes are atomic (a
- * temporary file in the same directory, flushed to disk, then renamed over the entry), so
+ * temporary file in the same directory, flushed to disk, then renamed over the entry:
+ * atomic-write.ts), so
  * parallel builds never see a half-written entry, the last writer of a key wins with a
  * complete file, and a write that fails midway leaves the previous entry as it was. Reads
  * take only regular files (entry-file.ts) and validate them (entry.ts).
+ *
+ * `<cacheDir>/verified` records which entries this machine has verified (verified.ts), so
+ * that a lock hit is verified once per machine, not on every build.
  */
-import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { KernelGraph } from '../ugraph/kernel-graph.js';
 import { type LockEntry, parseEntry, serializeEntry } from './entry.js';
+import { writeFileAtomically } from './atomic-write.js';
 import { readEntryFile } from './entry-file.js';
+import { VerifiedEntries } from './verified.js';
 
 export interface StoredEntry {
   readonly entry: LockEntry;
@@ -50,27 +54,10 @@ export class EntryDirectory {
     return (await lstat(this.fileFor(key)).catch(() => undefined)) !== undefined;
   }
 
-  /**
-   * Writes atomically; returns the file written. The temporary file is created exclusively
-   * (never through a link someone left at its name) and flushed before the rename, so that a
-   * crash right after cannot leave an empty entry; the rename replaces whatever is at the
-   * entry's path (a link included) without following it.
-   */
+  /** Writes atomically (writeFileAtomically); returns the file written. */
   async write(entry: LockEntry): Promise<string> {
-    await mkdir(this.dir, { recursive: true });
     const file = this.fileFor(entry.key);
-    const temp = join(this.dir, `.${entry.key}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
-    try {
-      await writeFile(temp, serializeEntry(entry), { flag: 'wx' });
-      await flush(temp, 'r+');
-      await renameRetryingOnWindows(temp, file);
-    } catch (error) {
-      await rm(temp, { force: true });
-      // rename replaces a file, link or FIFO, not a directory: say what is in the way.
-      if (await isDirectory(file)) throw new Error(`${file}: cannot write the lock entry: a directory is in its place; delete it`);
-      throw error;
-    }
-    await flush(this.dir, 'r').catch(() => {}); // the rename itself, where directories can be flushed (not on Windows)
+    await writeFileAtomically(file, serializeEntry(entry), 'the lock entry');
     return file;
   }
 
@@ -103,10 +90,13 @@ export class KernelStore {
   readonly scratch: EntryDirectory;
   /** Where new entries are written. */
   readonly target: EntryDirectory;
+  /** This machine's record of the entries it has verified (`<cacheDir>/verified`): a hit it lists is not verified again. */
+  readonly verified: VerifiedEntries;
 
   constructor(lockDir: string | false, cacheDir: string, writeLock = true) {
     this.lock = lockDir === false ? undefined : new EntryDirectory(lockDir);
     this.scratch = new EntryDirectory(join(cacheDir, 'entries'));
+    this.verified = new VerifiedEntries(join(cacheDir, 'verified'));
     this.target = writeLock ? this.lock ?? this.scratch : this.scratch;
   }
 
@@ -129,35 +119,4 @@ export class KernelStore {
   sources(frozen: boolean): readonly EntryDirectory[] {
     return frozen || this.primary === this.scratch ? [this.primary] : [this.primary, this.scratch];
   }
-}
-
-/** fsync: what was written to `path` reaches the disk (a file needs a writable handle on Windows). */
-async function flush(path: string, flags: 'r' | 'r+'): Promise<void> {
-  const handle = await open(path, flags);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Errors Windows gives for a while when another process (a reader, a virus scanner) has the entry open. */
-const TRANSIENT_ON_WINDOWS = new Set(['EPERM', 'EACCES', 'EBUSY']);
-const RENAME_ATTEMPTS = 8;
-
-/** rename, tried again with a growing pause (about 2.5 s in all) where Windows refuses it for a moment. */
-async function renameRetryingOnWindows(from: string, to: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await rename(from, to);
-    } catch (error) {
-      const transient = process.platform === 'win32' && TRANSIENT_ON_WINDOWS.has((error as NodeJS.ErrnoException).code ?? '');
-      if (!transient || attempt === RENAME_ATTEMPTS) throw error;
-      await sleep(10 * 2 ** attempt);
-    }
-  }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  return (await lstat(path).catch(() => undefined))?.isDirectory() ?? false;
 }

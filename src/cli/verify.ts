@@ -1,11 +1,17 @@
 /**
  * `mugraph verify [globs]`: re-verifies the lock entries of the tensor modules matched.
  * Every target's entry of each program is validated (schema, content hash, key, μGraph) and
- * checked as a build's lock hit is (cache/lock-hit.ts: interface, target limits, the μGraph
- * the compiler would choose), its WGSL regenerated from the μGraph, and the result run on
- * the local WebGPU adapter against the float64 reference: the one check that catches an
- * entry edited and re-sealed into computing something else whatever the compiler. Without
- * an adapter only the validation, the checks and regeneration run, and the summary says so.
+ * checked as a build's lock hit is (cache/lock-hit.ts: interface, target limits, the report's
+ * counts, the μGraph the compiler would choose), its WGSL regenerated from the μGraph, and
+ * then both checks run again, whatever this machine verified before:
+ *   - the finite-field verifier at the μGraph's full shape, two seeds (build/equivalence-check.ts):
+ *     the μGraph computes the program (catches an entry edited and re-sealed into computing
+ *     something else, whatever the compiler), and the entry records that verdict;
+ *   - the GPU reference check (build/reference-check.ts): the regenerated kernels run on the
+ *     local WebGPU adapter against the float64 reference. Without an adapter it is skipped,
+ *     and the summary says so.
+ * An entry that passes the verifier is marked verified on this machine (cache/verified.ts),
+ * so that builds here do not verify it again.
  * Entries that no matched module references are validated and listed (see prune). The
  * lock is not modified. The scratch cache is not verified (it is not committed), but a
  * program missing from the lock that the scratch cache has (compiled by the dev server) or
@@ -18,15 +24,16 @@ import { legacyEntry, programKey } from '../build/build-module.js';
 import { kernelLaunches } from '../build/compiler.js';
 import type { ResolvedOptions } from '../build/options.js';
 import { OutdatedEntryError } from '../cache/entry.js';
-import { checkLockHit, regenerateEntry } from '../cache/lock-hit.js';
+import { checkCompilerChoice, checkLockHit, type HitEquivalence, regenerateEntry, verifyLockHit } from '../cache/lock-hit.js';
 import { KernelStore } from '../cache/store.js';
 import type { Program } from '../frontend/program.js';
 import type { TargetProfile } from '../ugraph/target.js';
-import { referenceCheck } from '../build/verify.js';
+import { referenceCheck } from '../build/reference-check.js';
 import { loadTensorModule } from '../frontend/load-module.js';
 import { createNodeDevice, type NodeGpu } from '../gpu/node-device.js';
 import { displayPath, findTensorModules, lockCommandOptions, type LockCommandFlags, messageOf } from './modules.js';
 import { createProgress } from './progress.js';
+import { milliseconds } from './warm.js';
 
 export interface VerifyOptions extends LockCommandFlags {
   readonly globs: readonly string[];
@@ -83,9 +90,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
           }
           checkLockHit(stored, program, target);
           const compiled = regenerateEntry(stored, program);
-          const line = gpu ? await checkLine(program, compiled, gpu) : { pass: true, text: 'regenerated (not run)' };
+          progress.status(`[${index + 1}/${files.length}] ${displayPath(resolved.root, file)}  ${label}: finite-field verifier`);
+          const equivalence = await verifyLockHit(stored, program, target, store.verified, { force: true });
+          checkCompilerChoice(stored, program, target);
+          const line = gpu ? await checkLine(program, compiled, gpu) : { pass: true, text: 'not run on an adapter' };
           if (line.pass) verified++;
-          (line.pass ? progress.log : fail)(`  ${line.pass ? 'OK  ' : 'FAIL'}     ${label}  ${kernelLaunches(compiled)} kernels  ${line.text}  (${displayPath(resolved.root, stored.file)})`);
+          const text = `${fieldLine(equivalence)}; ${line.text}`;
+          (line.pass ? progress.log : fail)(`  ${line.pass ? 'OK  ' : 'FAIL'}     ${label}  ${kernelLaunches(compiled)} kernels  ${text}  (${displayPath(resolved.root, stored.file)})`);
         } catch (error) {
           fail(`  FAIL     ${label}: ${messageOf(error)}`);
         }
@@ -105,7 +116,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     progress.done();
     gpu?.destroy();
   }
-  options.log(`${verified + failed} entries: ${verified} verified${gpu ? ' on the adapter' : ' (not run: no adapter)'}, ${failed} failed`);
+  options.log(`${verified + failed} entries: ${verified} verified (finite-field verifier${gpu ? ' and reference check on the adapter' : '; reference check not run: no adapter'}), ${failed} failed`);
   return { exitCode: invalid ? 2 : failed > 0 ? 1 : 0, verified, failed };
 }
 
@@ -123,5 +134,14 @@ async function whyMissing(store: KernelStore, options: ResolvedOptions, program:
 async function checkLine(program: Parameters<typeof referenceCheck>[0], compiled: Parameters<typeof referenceCheck>[1], gpu: NodeGpu) {
   const result = await referenceCheck(program, compiled, gpu);
   const text = result.variants.map((v) => `${v.variant} rel L2 ${v.relL2Error.toExponential(2)}${v.pass ? '' : ` > ${v.tolerance.toExponential(0)}`}`).join(', ');
-  return { pass: result.pass, text: `seeds ${result.seeds.join(',')}: ${text}` };
+  return { pass: result.pass, text: `reference check seeds ${result.seeds.join(',')}: ${text}` };
+}
+
+/** `equivalent (2 seeds, bound 3.3e-11) 0.41 s`: what the finite-field verifier found and how long it took. */
+function fieldLine(equivalence: HitEquivalence): string {
+  const record = equivalence.finding?.record;
+  const detail = record?.verdict === 'equivalent'
+    ? `${record.seeds.length} seeds, bound ${record.falseAcceptBound.toExponential(1)}`
+    : 'per-operator lowering, trusted';
+  return `field ${equivalence.verdict} (${detail}) ${milliseconds(equivalence.ms)}`;
 }

@@ -1,12 +1,14 @@
 /**
  * `mugraph warm [globs]`: fills the kernel lock for every tensor module matched (default:
  * every `*.tensor.*` under the current directory) and every configured target, compiling
- * only what is missing, so that frozen builds (CI) find every entry. New entries are
- * checked against the float64 reference on the local WebGPU adapter when there is one
- * (`--no-check` skips it).
+ * only what is missing, so that frozen builds (CI) find every entry. Every new entry's
+ * μGraph is verified by the finite-field verifier at full shape (build/equivalence-check.ts),
+ * and so is every entry found that this machine had not verified before; new entries are
+ * also checked against the float64 reference on the local WebGPU adapter when there is one
+ * (`--no-check` skips that check, never the verifier).
  *
  * Output: on a TTY a live line names the module, the program and its phase (evaluating,
- * compiling, checking on the adapter) with the time it has taken so far; everywhere, a line
+ * compiling and verifying, checking on the adapter) with the time it has taken so far; everywhere, a line
  * per module and per program as each finishes, then a table of every program (target,
  * status, kernels, time) and the counts. A program that fails does not stop the others.
  *
@@ -14,7 +16,7 @@
  * invalid module (or another error building a program).
  */
 import { performance } from 'node:perf_hooks';
-import { type BuildContext, createBuildContext, type EntryStatus, ensureEntry, type ProgramBuild, VerificationError } from '../build/build-module.js';
+import { type BuildContext, createBuildContext, type EntryStatus, ensureEntry, type ProgramBuild, ReferenceCheckError } from '../build/build-module.js';
 import { kernelLaunches } from '../build/compiler.js';
 import type { ProgramEvent } from '../build/options.js';
 import { loadTensorModule } from '../frontend/load-module.js';
@@ -112,7 +114,7 @@ async function warmModule(
       const phase = (what: string) => progress.status(`${label}  ${shown}: ${what}`, programStart);
       // The reference check is the one phase that asks for the device: that call marks where compiling ended.
       const observed: BuildContext = { ...context, gpu: () => (phase('checking on the adapter'), context.gpu()) };
-      phase('compiling');
+      phase('compiling and verifying');
       const row = { module, program: name, target: target.name };
       try {
         const built = await ensureEntry(program, loaded.file, observed, undefined, target);
@@ -126,7 +128,7 @@ async function warmModule(
         });
       } catch (error) {
         progress.log(`error: ${messageOf(error)}`);
-        rows.push({ ...row, status: error instanceof VerificationError ? 'check failed' : 'error', seconds: secondsSince(programStart) });
+        rows.push({ ...row, status: error instanceof ReferenceCheckError ? 'check failed' : 'error', seconds: secondsSince(programStart) });
       }
     }
   }
@@ -144,12 +146,19 @@ function summaryTable(programs: readonly WarmedProgram[]): string[] {
   );
 }
 
-/** `compiled  row_norm  3 kernels  compile 0.01 s  checked f32 1.2e-7  -> mugraph.lock/ab.json` */
+/** `compiled  row_norm  3 kernels  compile 0.01 s  checked f32 1.2e-7  field equivalent 4 ms  -> mugraph.lock/ab.json` */
 function programLine(program: Omit<ProgramBuild, 'exportName'>, name: string, kernels: number, root: string): string {
-  const { check, compileSeconds, promotedFrom } = program;
+  const { check, compileSeconds, promotedFrom, equivalence, fellBack } = program;
   const checked = check ? `checked ${check.variants.map((v) => `${v.variant} ${v.relL2Error.toExponential(1)}`).join(', ')}` : 'not measured';
   // What this run did: compiled (and checked) it, added it from the scratch cache (and checked it), or found it in the lock.
   const done = compileSeconds !== undefined ? [`compile ${compileSeconds.toFixed(2)} s`, checked]
     : promotedFrom !== undefined ? [`from ${displayPath(root, promotedFrom)}`, checked] : [];
-  return [program.status.padEnd(8), name, `${kernels} kernels`, ...done, `-> ${displayPath(root, program.file)}`].join('  ');
+  const field = equivalence.by === 'mark' ? `field ${equivalence.verdict} (verified here before)` : `field ${equivalence.verdict} ${milliseconds(equivalence.ms)}`;
+  const fallback = fellBack === undefined ? [] : [`per-operator lowering instead (${fellBack})`];
+  return [program.status.padEnd(8), name, `${kernels} kernels`, ...done, field, ...fallback, `-> ${displayPath(root, program.file)}`].join('  ');
+}
+
+/** A verifier's time: ms below a second, else seconds. */
+export function milliseconds(ms: number): string {
+  return ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(2)} s`;
 }

@@ -8,7 +8,7 @@
  * float64 for up to 2^33 terms, so a reduction reduces once per output.
  */
 import { numel, type Shape, stridesOf } from '../ir/shape.js';
-import { expTable, inverseTable, powMod } from './field.js';
+import { EXP_LOW_BITS, expSplit, inverseTable, P } from './field.js';
 
 export type LaneBinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
@@ -40,30 +40,95 @@ export function modOf(x: number, m: number, inverse: number): number {
 
 /** out = a ∘ b over `outShape`, each operand broadcast; `m` the lane's modulus. */
 export function binaryLane(op: LaneBinaryOp, a: Float64Array, aShape: Shape, b: Float64Array, bShape: Shape, out: Float64Array, outShape: Shape, m: number): void {
+  binaryKernel(op, aShape, bShape, outShape, m)(a, b, out);
+}
+
+/** A binary lane kernel for fixed shapes: what binaryLane does, with the broadcast case decided once. */
+export type BinaryKernel = (a: Float64Array, b: Float64Array, out: Float64Array) => void;
+
+/** The kernel of out = a ∘ b for operands of `aShape`, `bShape` broadcast to `outShape`, mod m. */
+export function binaryKernel(op: LaneBinaryOp, aShape: Shape, bShape: Shape, outShape: Shape, m: number): BinaryKernel {
   const total = numel(outShape);
   const inverse = op === 'div' ? inverseTable(m) : undefined;
-  if (aShape.length === outShape.length && bShape.length === outShape.length && numel(aShape) === total && numel(bShape) === total) {
-    flatBinary(op, a, 0, 1, b, 0, 1, out, 0, total, m, inverse);
-    return;
+  const aFull = numel(aShape) === total && aShape.length === outShape.length;
+  if (aFull && numel(bShape) === total && bShape.length === outShape.length) {
+    return (a, b, out) => sameShape(op, a, b, out, total, m, inverse);
   }
   const last = outShape[outShape.length - 1] ?? 1;
-  if (numel(aShape) === total && aShape.length === outShape.length && last > 1 && numel(bShape) * last === total
-    && bShape.length === outShape.length && bShape[bShape.length - 1] === 1) {
+  if (aFull && last > 1 && numel(bShape) * last === total && bShape.length === outShape.length && bShape[bShape.length - 1] === 1) {
     // b constant along the last dimension (a row max, a row sum, a per-row weight): the softmax case.
-    for (let row = 0, o = 0; o < total; row++, o += last) flatBinary(op, a, o, 1, b, row, 0, out, o, last, m, inverse);
-    return;
+    return (a, b, out) => rowBroadcast(op, a, b, out, total / last, last, m, inverse);
   }
   const [n0, n1, n2, n3] = pad4(outShape);
   const [a0, a1, a2, a3] = broadcastStrides4(outShape, aShape);
   const [b0, b1, b2, b3] = broadcastStrides4(outShape, bShape);
-  let o = 0;
-  for (let i0 = 0; i0 < n0; i0++) {
-    for (let i1 = 0; i1 < n1; i1++) {
-      for (let i2 = 0; i2 < n2; i2++) {
-        const ao = i0 * a0 + i1 * a1 + i2 * a2;
-        const bo = i0 * b0 + i1 * b1 + i2 * b2;
-        flatBinary(op, a, ao, a3, b, bo, b3, out, o, n3, m, inverse);
-        o += n3;
+  return (a, b, out) => {
+    let o = 0;
+    for (let i0 = 0; i0 < n0; i0++) {
+      for (let i1 = 0; i1 < n1; i1++) {
+        for (let i2 = 0; i2 < n2; i2++) {
+          const ao = i0 * a0 + i1 * a1 + i2 * a2;
+          const bo = i0 * b0 + i1 * b1 + i2 * b2;
+          flatBinary(op, a, ao, a3, b, bo, b3, out, o, n3, m, inverse);
+          o += n3;
+        }
+      }
+    }
+  };
+}
+
+/** out = a ∘ b, all three of `count` elements (out may be a or b). */
+function sameShape(op: LaneBinaryOp, a: Float64Array, b: Float64Array, out: Float64Array, count: number, m: number, inverse: Uint32Array | undefined): void {
+  const im = 1 / m;
+  switch (op) {
+    case 'add':
+      for (let j = 0; j < count; j++) {
+        const x = a[j]! + b[j]!;
+        out[j] = x >= m ? x - m : x;
+      }
+      return;
+    case 'sub':
+      for (let j = 0; j < count; j++) {
+        const x = a[j]! - b[j]!;
+        out[j] = x < 0 ? x + m : x;
+      }
+      return;
+    case 'mul':
+      for (let j = 0; j < count; j++) out[j] = modOf(a[j]! * b[j]!, m, im);
+      return;
+    case 'div':
+      for (let j = 0; j < count; j++) out[j] = modOf(a[j]! * inverse![b[j]!]!, m, im);
+  }
+}
+
+/** out[r, j] = a[r, j] ∘ b[r] over `rows` rows of `last` (out may be a). */
+function rowBroadcast(
+  op: LaneBinaryOp, a: Float64Array, b: Float64Array, out: Float64Array, rows: number, last: number, m: number, inverse: Uint32Array | undefined,
+): void {
+  const im = 1 / m;
+  for (let r = 0, o = 0; r < rows; r++, o += last) {
+    const end = o + last;
+    switch (op) {
+      case 'add': {
+        const c = b[r]!;
+        for (let j = o; j < end; j++) {
+          const x = a[j]! + c;
+          out[j] = x >= m ? x - m : x;
+        }
+        break;
+      }
+      case 'sub': {
+        const c = b[r]!;
+        for (let j = o; j < end; j++) {
+          const x = a[j]! - c;
+          out[j] = x < 0 ? x + m : x;
+        }
+        break;
+      }
+      case 'mul':
+      case 'div': {
+        const c = op === 'mul' ? b[r]! : inverse![b[r]!]!;
+        for (let j = o; j < end; j++) out[j] = modOf(a[j]! * c, m, im);
       }
     }
   }
@@ -92,6 +157,23 @@ function flatBinary(
   }
 }
 
+/**
+ * One step of a rescaled sum with one weight per row, in the p-lane: state[r, j] =
+ * state[r, j]·scale[r] + x[r, j]·weight[r] mod p (the sum of two products is below 2^41),
+ * or, on the first iteration, state = x·weight.
+ */
+export function rescaledFold(
+  state: Float64Array, scale: Float64Array, x: Float64Array, weight: Float64Array, rows: number, last: number, first: boolean,
+): void {
+  const im = 1 / P;
+  for (let r = 0, o = 0; r < rows; r++, o += last) {
+    const s = scale[r]!;
+    const w = weight[r]!;
+    if (first) for (let j = o; j < o + last; j++) state[j] = modOf(x[j]! * w, P, im);
+    else for (let j = o; j < o + last; j++) state[j] = modOf(state[j]! * s + x[j]! * w, P, im);
+  }
+}
+
 /** out = x · c for a residue c. */
 export function scaleLane(x: Float64Array, c: number, out: Float64Array, m: number): void {
   const im = 1 / m;
@@ -107,16 +189,28 @@ export function squareLane(x: Float64Array, out: Float64Array, m: number): void 
 export function sqrtLane(x: Float64Array, out: Float64Array, m: number, invert: boolean): void {
   const exponent = (m + 1) / 4;
   const inverse = invert ? inverseTable(m) : undefined;
+  const im = 1 / m;
   for (let i = 0; i < x.length; i++) {
-    const s = powMod(x[i]!, exponent, m);
-    out[i] = inverse ? inverse[s]! : s;
+    // powMod(x, exponent, m), with modOf for `%` (residues: every product is below 2^40).
+    let result = 1;
+    let base = x[i]!;
+    for (let e = exponent; e > 0; e = Math.floor(e / 2)) {
+      if (e & 1) result = modOf(result * base, m, im);
+      base = modOf(base * base, m, im);
+    }
+    out[i] = inverse ? inverse[result]! : result;
   }
 }
 
-/** The p-lane of exp: ω^(q-lane of x). */
+/** The p-lane of exp: ω^(q-lane of x), as ω^(low bits)·ω^(high bits) (field.ts expSplit). */
 export function expLane(xq: Float64Array, out: Float64Array): void {
-  const table = expTable();
-  for (let i = 0; i < xq.length; i++) out[i] = table[xq[i]!]!;
+  const { low, high } = expSplit();
+  const mask = low.length - 1;
+  const im = 1 / P;
+  for (let i = 0; i < xq.length; i++) {
+    const e = xq[i]!;
+    out[i] = modOf(low[e & mask]! * high[e >>> EXP_LOW_BITS]!, P, im);
+  }
 }
 
 /** Σ along `dim` of a tensor of `shape` (the result laid out as with keepdim). */
@@ -124,6 +218,16 @@ export function sumLane(x: Float64Array, shape: Shape, dim: number, out: Float64
   const outer = numel(shape.slice(0, dim));
   const size = shape[dim]!;
   const inner = numel(shape.slice(dim + 1));
+  const im = 1 / m;
+  if (inner === 1) {
+    // Along the last dim: each row summed in a register.
+    for (let o = 0, base = 0; o < outer; o++, base += size) {
+      let acc = 0;
+      for (let s = 0; s < size; s++) acc += x[base + s]!;
+      out[o] = modOf(acc, m, im);
+    }
+    return;
+  }
   for (let o = 0; o < outer; o++) {
     const base = o * size * inner;
     const target = o * inner;
@@ -132,7 +236,6 @@ export function sumLane(x: Float64Array, shape: Shape, dim: number, out: Float64
       const row = base + s * inner;
       for (let j = 0; j < inner; j++) out[target + j] = out[target + j]! + x[row + j]!;
     }
-    const im = 1 / m;
     for (let j = 0; j < inner; j++) out[target + j] = modOf(out[target + j]!, m, im);
   }
 }
@@ -164,28 +267,37 @@ export function copyBlock(
   source: Float64Array, sourceShape: Shape, sourceStarts: readonly number[],
   target: Float64Array, targetShape: Shape, targetStarts: readonly number[], block: Shape,
 ): void {
-  const n = pad4(block);
-  const sStrides = stridesOf(pad4(sourceShape));
-  const tStrides = stridesOf(pad4(targetShape));
-  const offset = (starts: readonly number[], strides: readonly number[]) => {
+  const offset = (starts: readonly number[], shape: Shape) => {
+    const strides = stridesOf(shape);
     let total = 0;
-    for (let i = 0; i < starts.length; i++) total += starts[i]! * strides[4 - starts.length + i]!;
+    for (let i = 0; i < starts.length; i++) total += starts[i]! * strides[i]!;
     return total;
   };
-  const s0 = offset(sourceStarts, sStrides);
-  const t0 = offset(targetStarts, tStrides);
-  const contiguousRows = sStrides[2] === n[3] && tStrides[2] === n[3];
-  for (let i0 = 0; i0 < n[0]; i0++) {
-    for (let i1 = 0; i1 < n[1]; i1++) {
-      const sBase = s0 + i0 * sStrides[0]! + i1 * sStrides[1]!;
-      const tBase = t0 + i0 * tStrides[0]! + i1 * tStrides[1]!;
-      if (contiguousRows) {
-        copyRun(source, sBase, target, tBase, n[2] * n[3]);
-        continue;
+  blockCopier(sourceShape, targetShape, block)(source, offset(sourceStarts, sourceShape), target, offset(targetStarts, targetShape));
+}
+
+/** A block copy for fixed shapes, between flat offsets (where the block starts in source and target). */
+export type BlockCopy = (source: Float64Array, from: number, target: Float64Array, to: number) => void;
+
+/** copyBlock with the shapes decided once: the block of shape `block` from a tensor of `sourceShape` to one of `targetShape`. */
+export function blockCopier(sourceShape: Shape, targetShape: Shape, block: Shape): BlockCopy {
+  const [n0, n1, n2, n3] = pad4(block);
+  const [s0, s1, s2] = stridesOf(pad4(sourceShape)) as [number, number, number, number];
+  const [t0, t1, t2] = stridesOf(pad4(targetShape)) as [number, number, number, number];
+  const contiguousRows = s2 === n3 && t2 === n3;
+  return (source, from, target, to) => {
+    for (let i0 = 0; i0 < n0; i0++) {
+      for (let i1 = 0; i1 < n1; i1++) {
+        const sBase = from + i0 * s0 + i1 * s1;
+        const tBase = to + i0 * t0 + i1 * t1;
+        if (contiguousRows) {
+          copyRun(source, sBase, target, tBase, n2 * n3);
+          continue;
+        }
+        for (let i2 = 0; i2 < n2; i2++) copyRun(source, sBase + i2 * s2, target, tBase + i2 * t2, n3);
       }
-      for (let i2 = 0; i2 < n[2]; i2++) copyRun(source, sBase + i2 * sStrides[2]!, target, tBase + i2 * tStrides[2]!, n[3]);
     }
-  }
+  };
 }
 
 /** Copies `count` contiguous doubles: a loop for short runs (a subarray per row costs more than the copy). */

@@ -73,7 +73,16 @@ export function inverseTable(m: number): Uint32Array {
   if (table === undefined) {
     table = new Uint32Array(m);
     if (m > 1) table[1] = 1;
-    for (let i = 2; i < m; i++) table[i] = (m - ((Math.floor(m / i) * table[m % i]!) % m)) % m;
+    const im = 1 / m;
+    for (let i = 2; i < m; i++) {
+      const quotient = Math.floor(m / i);
+      // -(m div i)·inv[m mod i] mod m; the product is below 2^40, reduced by one multiplication by 1/m.
+      const product = quotient * table[m - quotient * i]!;
+      let r = product - Math.floor(product * im) * m;
+      if (r < 0) r += m;
+      else if (r >= m) r -= m;
+      table[i] = r === 0 ? 0 : m - r;
+    }
     inverseTables.set(m, table);
   }
   return table;
@@ -93,6 +102,30 @@ export function expTable(): Uint32Array {
     expTableCache = table;
   }
   return expTableCache;
+}
+
+/** Bits of the exponent the low table of expSplit covers. */
+export const EXP_LOW_BITS = 10;
+
+let expSplitCache: { readonly low: Float64Array; readonly high: Float64Array } | undefined;
+
+/**
+ * ω^k for k < q as low[k mod 2^10] · high[k >> 10] mod p, with low[i] = ω^i and
+ * high[i] = ω^(1024·i): 12 KB that stay in cache, where the 2 MB of expTable are a
+ * cache miss per element on a large exp.
+ */
+export function expSplit(): { readonly low: Float64Array; readonly high: Float64Array } {
+  if (expSplitCache === undefined) {
+    const low = new Float64Array(1 << EXP_LOW_BITS);
+    const high = new Float64Array(Math.ceil(Q / low.length));
+    const step = powMod(OMEGA, low.length, P);
+    low[0] = 1;
+    for (let i = 1; i < low.length; i++) low[i] = (low[i - 1]! * OMEGA) % P;
+    high[0] = 1;
+    for (let i = 1; i < high.length; i++) high[i] = (high[i - 1]! * step) % P;
+    expSplitCache = { low, high };
+  }
+  return expSplitCache;
 }
 
 /** A constant as its dyadic rational k·2^e: exact integers k (|k| < 2^53) and e. */

@@ -5,7 +5,7 @@
  * μGraph interpreter; mutants() derives wrong μGraphs for mutation testing.
  */
 export { type Mismatch, type Verdict, type VerifyOptions, type VerifyResult, verify, WORKER_THRESHOLD } from './verify.js';
-export { closeVerifierPool } from './verify-pool.js';
+export { closeVerifierPool, warmVerifierPool } from './verify-pool.js';
 export { type ScreenOptions, type ScreenResult, Screener } from './screen.js';
 export { type FieldDomainOptions, type FieldElement, fieldDomain } from './field-domain.js';
 export { OMEGA, P, Q } from './field.js';

@@ -36,7 +36,7 @@ export function deriveKey(...words: readonly number[]): number {
   return h;
 }
 
-const REHASH = 0x632be5ab;
+export const REHASH = 0x632be5ab;
 
 /** A uniform residue mod p from a 32-bit hash: its top 20 bits, re-hashed while >= p. */
 export function residueP(hash: number): number {

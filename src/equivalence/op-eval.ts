@@ -14,7 +14,7 @@ import { numel } from '../ir/shape.js';
 import type { CommonOpSpec } from '../ugraph/common-ops.js';
 import { ZeroDenominatorError } from './errors.js';
 import { constantMod, LANE_P, LANE_Q, type LaneSet, P, Q } from './field.js';
-import { binaryLane, concatLane, expLane, scaleLane, sqrtLane, squareLane, sumLane, transposeLane } from './field-kernels.js';
+import { binaryKernel, concatLane, expLane, scaleLane, sqrtLane, squareLane, sumLane, transposeLane } from './field-kernels.js';
 import type { OpaqueKeys } from './keyed-hash.js';
 import { maxReduceLanes, opaqueLane } from './opaque-kernels.js';
 import { batchedMatmulMod, contiguousOperand } from './strided-matmul.js';
@@ -51,65 +51,107 @@ export type FieldOpSpec =
 
 /** Computes `spec` on `operands` into `out` (allocated with the lanes wanted). */
 export function evaluateOpInto(spec: FieldOpSpec, operands: readonly FieldTensor[], out: FieldTensor, ctx: EvalContext, where: string): void {
+  prepareOp(spec, operands, out, ctx, where)();
+}
+
+/** One operator bound to its operands' and result's lanes, its shapes and constants decided once. */
+export type Step = () => void;
+
+/**
+ * `spec` on `operands` into `out`, prepared: the returned step computes it from whatever
+ * the bound lanes hold when it runs (block-eval.ts runs a step per workgroup and iteration).
+ */
+export function prepareOp(spec: FieldOpSpec, operands: readonly FieldTensor[], out: FieldTensor, ctx: EvalContext, where: string): Step {
   const x = operands[0]!;
   const lanes = laneList(out);
+  const each = (step: (o: Float64Array, m: number, lane: number) => Step): Step => {
+    const steps = lanes.map(([o, m, lane]) => step(o, m, lane));
+    if (steps.length === 1) return steps[0]!;
+    return () => { for (const s of steps) s(); };
+  };
   switch (spec.op) {
     case 'constant':
-      for (const [o, m] of lanes) o.fill(constantMod(spec.value, m));
-      return;
+      return each((o, m) => {
+        const c = constantMod(spec.value, m);
+        return () => o.fill(c);
+      });
     case 'reshape':
-      for (const [o, , lane] of lanes) o.set(need(x, lane, where));
-      return;
+      return each((o, _, lane) => {
+        const from = need(x, lane, where);
+        return () => o.set(from);
+      });
     case 'transpose':
-      for (const [o, , lane] of lanes) transposeLane(need(x, lane, where), x.shape, spec.perm, o);
-      return;
+      return each((o, _, lane) => {
+        const from = need(x, lane, where);
+        return () => transposeLane(from, x.shape, spec.perm, o);
+      });
     case 'concat':
-      for (const [o, , lane] of lanes) concatLane(operands.map((t) => need(t, lane, where)), operands.map((t) => t.shape), spec.dim, o, out.shape);
-      return;
+      return each((o, _, lane) => {
+        const parts = operands.map((t) => need(t, lane, where));
+        const shapes = operands.map((t) => t.shape);
+        return () => concatLane(parts, shapes, spec.dim, o, out.shape);
+      });
     case 'matmul':
-      for (const [o, m, lane] of lanes) {
-        const y = operands[1]!;
-        batchedMatmulMod(contiguousOperand(need(x, lane, where), x.shape), contiguousOperand(need(y, lane, where), y.shape), o, out.shape, m);
-      }
-      return;
+      return each((o, m, lane) => {
+        const a = contiguousOperand(need(x, lane, where), x.shape);
+        const b = contiguousOperand(need(operands[1]!, lane, where), operands[1]!.shape);
+        return () => batchedMatmulMod(a, b, o, out.shape, m);
+      });
     case 'scale':
-      for (const [o, m, lane] of lanes) scaleLane(need(x, lane, where), constantMod(spec.c, m), o, m);
-      return;
+      return each((o, m, lane) => {
+        const from = need(x, lane, where);
+        const c = constantMod(spec.c, m);
+        return () => scaleLane(from, c, o, m);
+      });
     case 'binary': {
       const y = operands[1]!;
-      for (const [o, m, lane] of lanes) {
-        const divisor = need(y, lane, where);
-        if (spec.fn === 'div' && ctx.checkDenominators && divisor.includes(0)) throw new ZeroDenominatorError(where);
-        binaryLane(spec.fn, need(x, lane, where), x.shape, divisor, y.shape, o, out.shape, m);
-      }
-      return;
+      const check = spec.fn === 'div' && ctx.checkDenominators;
+      return each((o, m, lane) => {
+        const [a, b] = [need(x, lane, where), need(y, lane, where)];
+        const kernel = binaryKernel(spec.fn, x.shape, y.shape, out.shape, m);
+        return () => {
+          if (check && b.includes(0)) throw new ZeroDenominatorError(where);
+          kernel(a, b, o);
+        };
+      });
     }
     case 'reduce':
       if (spec.fn === 'sum') {
-        for (const [o, m, lane] of lanes) sumLane(need(x, lane, where), x.shape, spec.dim, o, m);
-      } else {
-        // The lane hashed: the q-lane when the operand has one (lanes.ts maxHashLane), else the p-lane.
-        maxReduceLanes(ctx.keys.words.max, x, x.shape, spec.dim, out.p, out.q);
+        return each((o, m, lane) => {
+          const from = need(x, lane, where);
+          return () => sumLane(from, x.shape, spec.dim, o, m);
+        });
       }
-      return;
+      // The lane hashed: the q-lane when the operand has one (lanes.ts maxHashLane), else the p-lane.
+      return () => maxReduceLanes(ctx.keys.words.max, x, x.shape, spec.dim, out.p, out.q);
     case 'unary':
       switch (spec.fn) {
         case 'square':
-          for (const [o, m, lane] of lanes) squareLane(need(x, lane, where), o, m);
-          return;
+          return each((o, m, lane) => {
+            const from = need(x, lane, where);
+            return () => squareLane(from, o, m);
+          });
         case 'sqrt':
-        case 'rsqrt':
-          for (const [o, m, lane] of lanes) {
+        case 'rsqrt': {
+          const invert = spec.fn === 'rsqrt';
+          const check = invert && ctx.checkDenominators;
+          return each((o, m, lane) => {
             const argument = need(x, lane, where);
-            if (spec.fn === 'rsqrt' && ctx.checkDenominators && argument.includes(0)) throw new ZeroDenominatorError(where);
-            sqrtLane(argument, o, m, spec.fn === 'rsqrt');
-          }
-          return;
-        case 'exp':
-          if (out.p) expLane(need(x, LANE_Q, where), out.p);
-          return;
-        default:
-          opaqueLane(ctx.keys.words[spec.fn], need(x, LANE_P, where), out.p, out.q);
+            return () => {
+              if (check && argument.includes(0)) throw new ZeroDenominatorError(where);
+              sqrtLane(argument, o, m, invert);
+            };
+          });
+        }
+        case 'exp': {
+          if (!out.p) return () => {};
+          const [from, o] = [need(x, LANE_Q, where), out.p];
+          return () => expLane(from, o);
+        }
+        default: {
+          const [words, from] = [ctx.keys.words[spec.fn], need(x, LANE_P, where)];
+          return () => opaqueLane(words, from, out.p, out.q);
+        }
       }
   }
 }

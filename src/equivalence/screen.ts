@@ -1,9 +1,9 @@
 /**
  * Screening: a cheap first test of many candidate μGraphs for one program, during a
- * search. The program side is evaluated once per screener, at full shape; each
- * candidate is then evaluated only where a few sampled output elements need it (demand.ts:
- * the workgroups that save them, the workgroups and input elements those read), and
- * compared there.
+ * search. The program side is evaluated once per screener, at full shape but only where
+ * the sampled output elements need it (program-demand.ts); each candidate is then
+ * evaluated only where those elements need it (demand.ts: the workgroups that save them,
+ * the workgroups and input elements those read), and compared there.
  *
  * Why this is sound as a screen (docs/equivalence.md §5): the sampled elements are
  * computed exactly as a full evaluation computes them, so a candidate equivalent to the
@@ -20,9 +20,10 @@ import { ZeroDenominatorError } from './errors.js';
 import { LANE_P, LANE_Q } from './field.js';
 import { deriveKey, fillRandom, mix32, opaqueKeys } from './keyed-hash.js';
 import { analyzeProgram, type LaneAnalysis } from './lanes.js';
-import { allocateTensor, type FieldTensor } from './op-eval.js';
-import { evaluateProgram, type FieldProgram, fieldProgramOf } from './program-eval.js';
-import { analyzePair, drawInputs, type Mismatch } from './seed-check.js';
+import { allocateTensor } from './op-eval.js';
+import { evaluateProgramAt, type SampledOutput, sampledValue } from './program-demand.js';
+import { type FieldProgram, fieldProgramOf } from './program-eval.js';
+import { analyzePair, type Mismatch } from './seed-check.js';
 import { evaluateKernelGraphInField } from './ugraph-eval.js';
 import { interfaceProblem } from './verify.js';
 
@@ -49,7 +50,8 @@ export interface ScreenResult {
 
 interface ProgramSide {
   readonly seed: number;
-  readonly outputs: readonly FieldTensor[];
+  /** The program's outputs on the sampled elements' product sets. */
+  readonly outputs: readonly SampledOutput[];
 }
 
 export class Screener {
@@ -102,11 +104,9 @@ export class Screener {
       let first: Mismatch | undefined;
       forEachDemanded(output.shape, this.samples[o]!, (flat) => {
         compared++;
-        const [e, a] = [side.outputs[o]!.p![flat]!, actual[o]!.p![flat]!];
-        if (first === undefined && e !== a) {
-          const index = output.shape.map((_, d) => Math.floor(flat / numel(output.shape.slice(d + 1))) % output.shape[d]!);
-          first = { output: output.name, index, seed: side.seed, expected: e, actual: a };
-        }
+        const index = output.shape.map((_, d) => Math.floor(flat / numel(output.shape.slice(d + 1))) % output.shape[d]!);
+        const [e, a] = [sampledValue(side.outputs[o]!, index), actual[o]!.p![flat]!];
+        if (first === undefined && e !== a) first = { output: output.name, index, seed: side.seed, expected: e, actual: a };
       });
       if (first) return done({ verdict: 'different', seed: side.seed, compared, firstMismatch: first });
     }
@@ -117,15 +117,12 @@ export class Screener {
   private programSide(): ProgramSide | string {
     if (this.side !== undefined) return this.side;
     const seed = this.options.seed ?? 1;
-    const lanes = this.program.inputs.map((_, i) => {
-      const node = this.program.nodes.findIndex((n) => n.spec.op === 'input' && n.spec.index === i);
-      return node >= 0 ? this.analysis.need[node]! : 0;
-    });
     const redraws = this.options.maxRedraws ?? 8;
     for (let attempt = 0; attempt <= redraws; attempt++) {
       const draw = attempt === 0 ? seed : deriveKey(seed, attempt);
       try {
-        const outputs = evaluateProgram(this.program, this.analysis, drawInputs(this.program, lanes, draw), { keys: opaqueKeys(draw), checkDenominators: true });
+        // Only what the sampled elements depend on (program-demand.ts).
+        const outputs = evaluateProgramAt(this.program, this.analysis, this.samples, draw, { keys: opaqueKeys(draw), checkDenominators: true });
         this.side = { seed: draw, outputs };
         return this.side;
       } catch (error) {

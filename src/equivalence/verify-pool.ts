@@ -18,7 +18,7 @@ import { hashString } from '../ir/hash.js';
 import type { KernelGraph } from '../ugraph/kernel-graph.js';
 import type { FieldProgram } from './program-eval.js';
 import type { SeedOutcome } from './seed-check.js';
-import type { SeedTask } from './verify-worker.js';
+import type { SeedTask, WarmTask } from './verify-worker.js';
 
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
@@ -61,6 +61,16 @@ export async function runSeedsOnWorkers(program: FieldProgram, graph: KernelGrap
   const workers = await getPool();
   const json = graph.toJSON();
   return Promise.all(seeds.map((seed) => workers.run({ program, graph: json, seed, maxRedraws } satisfies SeedTask) as Promise<SeedOutcome>));
+}
+
+/**
+ * Starts the pool's workers and has each build what a seed needs (the field's tables, the
+ * WebAssembly kernel), so that the first verification does not wait for them: for a
+ * search to call before it verifies (the workers still end when idle).
+ */
+export async function warmVerifierPool(): Promise<void> {
+  const workers = await getPool();
+  await Promise.all(Array.from({ length: workers.options.maxThreads as number }, () => workers.run({ warm: true } satisfies WarmTask)));
 }
 
 /** Ends the pool's workers now (a later verification starts new ones). */

@@ -8,6 +8,7 @@ import type { KernelGraphJSON } from '../ugraph/kernel-graph.js';
 import { KernelGraph } from '../ugraph/kernel-graph.js';
 import type { FieldProgram } from './program-eval.js';
 import { analyzePair, checkSeed, type SeedOutcome } from './seed-check.js';
+import { warmField } from './wasm-matmul.js';
 
 export interface SeedTask {
   readonly program: FieldProgram;
@@ -16,7 +17,16 @@ export interface SeedTask {
   readonly maxRedraws: number;
 }
 
-export default function runSeedTask(task: SeedTask): SeedOutcome {
+/** Builds the per-thread tables and kernel (verify-pool.ts warmVerifierPool). */
+export interface WarmTask {
+  readonly warm: true;
+}
+
+export default function runSeedTask(task: SeedTask | WarmTask): SeedOutcome | undefined {
+  if ('warm' in task) {
+    warmField();
+    return undefined;
+  }
   const graph = KernelGraph.fromJSON(task.graph);
   return checkSeed(task.program, graph, analyzePair(task.program, graph), task.seed, task.maxRedraws);
 }

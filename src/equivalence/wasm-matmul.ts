@@ -13,8 +13,8 @@
  * the panel order below (~7 GMAC/s), 0.46 s when B is streamed from memory per row block.
  * The module is assembled here from a few opcodes, so there is no binary to trust or build.
  */
-import { EXACT_TERMS } from './field.js';
-import { copyRun, modOf } from './field-kernels.js';
+import { EXACT_TERMS, expSplit, inverseTable, P, Q } from './field.js';
+import { copyRun } from './field-kernels.js';
 
 const KC = 128;
 const JC = 256;
@@ -47,71 +47,151 @@ const vec = (items: readonly (readonly number[])[]) => [...uleb(items.length), .
 const section = (id: number, bytes: readonly number[]) => [id, ...uleb(bytes.length), ...bytes];
 
 const I32 = 0x7f;
+const F64 = 0x7c;
 const V128 = 0x7b;
-const OP = { get: 0x20, set: 0x21, tee: 0x22, i32const: 0x41, add: 0x6a, sub: 0x6b, mul: 0x6c, shl: 0x74, ltS: 0x48, loop: 0x03, brIf: 0x0d, end: 0x0b, simd: 0xfd } as const;
-const SIMD = { load: 0x00, load64Splat: 0x0a, store: 0x0b, f64x2Add: 0xf0, f64x2Mul: 0xf2 } as const;
+const OP = {
+  get: 0x20, set: 0x21, tee: 0x22, i32const: 0x41, add: 0x6a, sub: 0x6b, mul: 0x6c, shl: 0x74, ltS: 0x48, ltU: 0x49,
+  loop: 0x03, if: 0x04, else: 0x05, brIf: 0x0d, end: 0x0b, simd: 0xfd,
+} as const;
+const SIMD = {
+  load: 0x00, load64Splat: 0x0a, store: 0x0b, const: 0x0c, f64x2Splat: 0x14, f64x2Lt: 0x49, f64x2Ge: 0x4c, and: 0x4e,
+  f64x2Floor: 0x75, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2,
+} as const;
+
+/** One function's body, with named parameters and locals. */
+function functionBody(params: readonly string[], locals: readonly (readonly [string, number])[], emit: (asm: Assembler) => void): number[] {
+  const index = new Map([...params, ...locals.map(([name]) => name)].map((name, i) => [name, i]));
+  const code: number[] = [];
+  const asm: Assembler = {
+    code,
+    get: (name) => code.push(OP.get, ...uleb(index.get(name)!)),
+    set: (name) => code.push(OP.set, ...uleb(index.get(name)!)),
+    tee: (name) => code.push(OP.tee, ...uleb(index.get(name)!)),
+    i32: (value) => code.push(OP.i32const, ...sleb(value)),
+    simd: (op, ...immediates) => code.push(OP.simd, ...uleb(op), ...immediates),
+  };
+  emit(asm);
+  code.push(OP.end);
+  const body = [...uleb(locals.length), ...locals.flatMap(([, type]) => [1, type]), ...code];
+  return [...uleb(body.length), ...body];
+}
+
+interface Assembler {
+  readonly code: number[];
+  get(name: string): void;
+  set(name: string): void;
+  tee(name: string): void;
+  i32(value: number): void;
+  simd(op: number, ...immediates: number[]): void;
+}
+
+const memarg = (offset: number) => [3, ...uleb(offset)];
 
 /**
- * `mm(a, b, c, k, n, ldb, ldc)`: C[4 x n] += Apacked[k x 4]ᵀ · B[k x n] for n a multiple of 4,
- * pointers in bytes, leading dimensions in elements.
+ * `mm(a, b, c, k, n, lda, ldb, ldc, blocks, zero)`: for each of `blocks` blocks of four
+ * rows, C[4 x n] (+)= A[4 x k] · B[k x n] (n a multiple of 4; with `zero`, C starts at
+ * 0 instead of its contents); pointers in bytes, leading dimensions in elements. A 4x4
+ * block of C stays in eight f64x2 registers across K; each K step splats one element of
+ * each of the four A rows and loads four of B.
  */
-function kernelBytes(): Uint8Array<ArrayBuffer> {
-  const params = ['a', 'b', 'c', 'k', 'n', 'ldb', 'ldc'];
-  const i32Locals = ['j', 'ap', 'bp', 'kk', 'cp', 'ldb8', 'ldc8'];
+function matmulBody(): number[] {
+  const params = ['a', 'b', 'c', 'k', 'n', 'lda', 'ldb', 'ldc', 'blocks', 'zero'];
+  const i32Locals = ['j', 'a0', 'a1', 'a2', 'a3', 'bp', 'kk', 'cp', 'lda8', 'ldb8', 'ldc8', 'arow', 'crow', 'rb'];
   const v128Locals = ['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7', 'b0', 'b1', 'av'];
-  const index = new Map([...params, ...i32Locals, ...v128Locals].map((name, i) => [name, i]));
-  const code: number[] = [];
-  const get = (name: string) => code.push(OP.get, ...uleb(index.get(name)!));
-  const set = (name: string) => code.push(OP.set, ...uleb(index.get(name)!));
-  const tee = (name: string) => code.push(OP.tee, ...uleb(index.get(name)!));
-  const i32 = (value: number) => code.push(OP.i32const, ...sleb(value));
-  const simd = (op: number, ...immediates: number[]) => code.push(OP.simd, ...uleb(op), ...immediates);
-  const memarg = (offset: number) => [3, ...uleb(offset)];
-  const rowPointer = (row: number) => { get('cp'); if (row > 0) { get('ldc8'); i32(row); code.push(OP.mul, OP.add); } };
-
-  get('ldb'); i32(3); code.push(OP.shl); set('ldb8');
-  get('ldc'); i32(3); code.push(OP.shl); set('ldc8');
-  i32(0); set('j');
-  code.push(OP.loop, 0x40); // over column blocks of 4
-  get('c'); get('j'); i32(3); code.push(OP.shl, OP.add); set('cp');
-  for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) { rowPointer(r); simd(SIMD.load, ...memarg(h * 16)); set(`x${r * 2 + h}`); }
-  get('a'); set('ap');
-  get('b'); get('j'); i32(3); code.push(OP.shl, OP.add); set('bp');
-  get('k'); set('kk');
-  code.push(OP.loop, 0x40); // over K
-  get('bp'); simd(SIMD.load, ...memarg(0)); set('b0');
-  get('bp'); simd(SIMD.load, ...memarg(16)); set('b1');
-  for (let r = 0; r < 4; r++) {
-    get('ap'); simd(SIMD.load64Splat, ...memarg(r * 8)); set('av');
-    for (let h = 0; h < 2; h++) {
-      const x = `x${r * 2 + h}`;
-      get(x); get('av'); get(h === 0 ? 'b0' : 'b1'); simd(SIMD.f64x2Mul); simd(SIMD.f64x2Add); set(x);
+  return functionBody(params, [...i32Locals.map((n) => [n, I32] as const), ...v128Locals.map((n) => [n, V128] as const)], (w) => {
+    const { code } = w;
+    const rowPointer = (row: number) => { w.get('cp'); if (row > 0) { w.get('ldc8'); w.i32(row); code.push(OP.mul, OP.add); } };
+    const shift3 = (from: string, to: string) => { w.get(from); w.i32(3); code.push(OP.shl); w.set(to); };
+    shift3('lda', 'lda8');
+    shift3('ldb', 'ldb8');
+    shift3('ldc', 'ldc8');
+    w.i32(0); w.set('j');
+    code.push(OP.loop, 0x40); // over column blocks of 4: B's four columns stay in L1 across the row blocks
+    w.get('a'); w.set('arow');
+    w.get('c'); w.get('j'); w.i32(3); code.push(OP.shl, OP.add); w.set('crow');
+    w.get('blocks'); w.set('rb');
+    code.push(OP.loop, 0x40); // over blocks of 4 rows
+    w.get('crow'); w.set('cp');
+    w.get('zero');
+    code.push(OP.if, 0x40);
+    for (let x = 0; x < 8; x++) { w.simd(SIMD.const, ...new Array<number>(16).fill(0)); w.set(`x${x}`); }
+    code.push(OP.else);
+    for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) { rowPointer(r); w.simd(SIMD.load, ...memarg(h * 16)); w.set(`x${r * 2 + h}`); }
+    code.push(OP.end);
+    w.get('arow'); w.tee('a0'); w.get('lda8'); code.push(OP.add); w.tee('a1'); w.get('lda8'); code.push(OP.add); w.tee('a2');
+    w.get('lda8'); code.push(OP.add); w.set('a3');
+    w.get('b'); w.get('j'); w.i32(3); code.push(OP.shl, OP.add); w.set('bp');
+    w.get('k'); w.set('kk');
+    code.push(OP.loop, 0x40); // over K
+    w.get('bp'); w.simd(SIMD.load, ...memarg(0)); w.set('b0');
+    w.get('bp'); w.simd(SIMD.load, ...memarg(16)); w.set('b1');
+    for (let r = 0; r < 4; r++) {
+      w.get(`a${r}`); w.simd(SIMD.load64Splat, ...memarg(0)); w.set('av');
+      for (let h = 0; h < 2; h++) {
+        const x = `x${r * 2 + h}`;
+        w.get(x); w.get('av'); w.get(h === 0 ? 'b0' : 'b1'); w.simd(SIMD.f64x2Mul); w.simd(SIMD.f64x2Add); w.set(x);
+      }
+      w.get(`a${r}`); w.i32(8); code.push(OP.add); w.set(`a${r}`);
     }
-  }
-  get('ap'); i32(32); code.push(OP.add); set('ap');
-  get('bp'); get('ldb8'); code.push(OP.add); set('bp');
-  get('kk'); i32(1); code.push(OP.sub); tee('kk');
-  code.push(OP.brIf, 0, OP.end);
-  for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) { rowPointer(r); get(`x${r * 2 + h}`); simd(SIMD.store, ...memarg(h * 16)); }
-  get('j'); i32(4); code.push(OP.add); tee('j'); get('n'); code.push(OP.ltS);
-  code.push(OP.brIf, 0, OP.end, OP.end);
+    w.get('bp'); w.get('ldb8'); code.push(OP.add); w.set('bp');
+    w.get('kk'); w.i32(1); code.push(OP.sub); w.tee('kk');
+    code.push(OP.brIf, 0, OP.end);
+    for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) { rowPointer(r); w.get(`x${r * 2 + h}`); w.simd(SIMD.store, ...memarg(h * 16)); }
+    w.get('arow'); w.get('lda8'); w.i32(2); code.push(OP.shl, OP.add); w.set('arow');
+    w.get('crow'); w.get('ldc8'); w.i32(2); code.push(OP.shl, OP.add); w.set('crow');
+    w.get('rb'); w.i32(1); code.push(OP.sub); w.tee('rb');
+    code.push(OP.brIf, 0, OP.end);
+    w.get('j'); w.i32(4); code.push(OP.add); w.tee('j'); w.get('n'); code.push(OP.ltS);
+    code.push(OP.brIf, 0, OP.end);
+  });
+}
 
-  const body = [2, ...uleb(i32Locals.length), I32, ...uleb(v128Locals.length), V128, ...code];
+/**
+ * `red(c, count, m, inv)`: c[i] := c[i] mod m for `count` (even) doubles at c, each an
+ * exact integer below 2^53: r = x - floor(x·inv)·m (exact: both terms are integers below
+ * 2^53), then one correction each way for a quotient off by one, as modOf does.
+ */
+function reduceBody(): number[] {
+  return functionBody(['c', 'count', 'm', 'inv'], [['end', I32], ['mv', V128], ['iv', V128], ['x', V128], ['r', V128]], (w) => {
+    const { code } = w;
+    w.get('m'); w.simd(SIMD.f64x2Splat); w.set('mv');
+    w.get('inv'); w.simd(SIMD.f64x2Splat); w.set('iv');
+    w.get('c'); w.get('count'); w.i32(3); code.push(OP.shl, OP.add); w.set('end');
+    code.push(OP.loop, 0x40);
+    w.get('c'); w.simd(SIMD.load, ...memarg(0)); w.tee('x');
+    w.get('x'); w.get('iv'); w.simd(SIMD.f64x2Mul); w.simd(SIMD.f64x2Floor); w.get('mv'); w.simd(SIMD.f64x2Mul);
+    w.simd(SIMD.f64x2Sub); w.tee('r');
+    // r += m where r < 0
+    w.get('r'); w.simd(SIMD.const, ...new Array<number>(16).fill(0)); w.simd(SIMD.f64x2Lt); w.get('mv'); w.simd(SIMD.and);
+    w.simd(SIMD.f64x2Add); w.tee('r');
+    // r -= m where r >= m
+    w.get('r'); w.get('mv'); w.simd(SIMD.f64x2Ge); w.get('mv'); w.simd(SIMD.and);
+    w.simd(SIMD.f64x2Sub); w.set('r');
+    w.get('c'); w.get('r'); w.simd(SIMD.store, ...memarg(0));
+    w.get('c'); w.i32(16); code.push(OP.add); w.tee('c'); w.get('end'); code.push(OP.ltU);
+    code.push(OP.brIf, 0, OP.end);
+  });
+}
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const exportOf = (name: string, fn: number) => [...vec(bytesOf(name).map((b) => [b])), 0x00, fn];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(params.map(() => [I32])), 0]])),
+    ...section(1, vec([[0x60, ...vec(new Array(10).fill([I32])), 0], [0x60, ...vec([[I32], [I32], [F64], [F64]]), 0]])),
     ...section(2, vec([[...vec(bytesOf('env').map((b) => [b])), ...vec(bytesOf('mem').map((b) => [b])), 0x02, 0x00, 0x01]])),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...vec(bytesOf('mm').map((b) => [b])), 0x00, 0x00]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
+    ...section(3, vec([[0], [1]])),
+    ...section(7, vec([exportOf('mm', 0), exportOf('red', 1)])),
+    ...section(10, vec([matmulBody(), reduceBody()])),
   ]);
 }
 
-type Kernel = (a: number, b: number, c: number, k: number, n: number, ldb: number, ldc: number) => void;
+type Kernel = (a: number, b: number, c: number, k: number, n: number, lda: number, ldb: number, ldc: number, blocks: number, zero: number) => void;
+type Reduce = (c: number, count: number, m: number, inverse: number) => void;
 
 interface Engine {
   readonly memory: WebAssembly.Memory;
   readonly mm: Kernel;
+  readonly red: Reduce;
   view: Float64Array;
 }
 
@@ -120,10 +200,18 @@ let engine: Engine | undefined;
 function getEngine(): Engine {
   if (engine === undefined) {
     const memory = new WebAssembly.Memory({ initial: 16 });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(kernelBytes()), { env: { mem: memory } });
-    engine = { memory, mm: instance.exports.mm as Kernel, view: new Float64Array(memory.buffer) };
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { env: { mem: memory } });
+    engine = { memory, mm: instance.exports.mm as Kernel, red: instance.exports.red as Reduce, view: new Float64Array(memory.buffer) };
   }
   return engine;
+}
+
+/** Builds this thread's field tables and kernel ahead of their first use. */
+export function warmField(): void {
+  getEngine();
+  inverseTable(P);
+  inverseTable(Q);
+  expSplit();
 }
 
 /**
@@ -182,65 +270,52 @@ export function matmulMod(
   const mp = ceil4(m);
   // B read in place when it is pinned and its rows hold whole column blocks of 4.
   const pinnedB = n % 4 === 0 && ldb % 4 === 0 ? pinned.get(b) : undefined;
-  const packedA = pinnedEnd;
-  const panelB = packedA + mp * k;
+  const rowsA = pinnedEnd;
+  const panelB = rowsA + mp * k;
   const panelC = panelB + (pinnedB === undefined ? KC * ceil4(Math.min(JC, n)) : 0);
   const view = scratch(panelC - pinnedEnd + mp * ceil4(Math.min(JC, n)));
   const e = engine!;
-  // A packed four rows interleaved: packed[(block·k + kk)·4 + r] = a[block·4 + r, kk] (rows past m are 0).
-  for (let block = 0; block < mp; block += 4) {
-    for (let r = 0; r < 4; r++) {
-      const row = block + r;
-      const base = packedA + block * k + r;
-      if (row < m) {
-        const src = ao + row * lda;
-        for (let kk = 0; kk < k; kk++) view[base + kk * 4] = a[src + kk]!;
-      } else {
-        for (let kk = 0; kk < k; kk++) view[base + kk * 4] = 0;
-      }
-    }
-  }
+  // A copied row by row (rows past m are 0): the kernel reads four rows side by side.
+  if (lda === k) copyRun(a, ao, view, rowsA, m * k);
+  else for (let i = 0; i < m; i++) copyRun(a, ao + i * lda, view, rowsA + i * k, k);
+  if (mp > m) view.fill(0, rowsA + m * k, rowsA + mp * k);
   const inverse = 1 / modulus;
   for (let jb = 0; jb < n; jb += JC) {
     const jc = Math.min(JC, n - jb);
     const ld = ceil4(jc);
-    view.fill(0, panelC, panelC + mp * ld);
+    // Accumulating: C starts as the current output (one term more, well within EXACT_TERMS' margin).
+    if (accumulate) for (let i = 0; i < m; i++) copyRun(out, o + i * n + jb, view, panelC + i * ld, jc);
+    let zero = accumulate ? 0 : 1;
     let terms = 0;
     for (let kb = 0; kb < k; kb += KC) {
       const kc = Math.min(KC, k - kb);
       if (terms + kc > EXACT_TERMS) {
-        reducePanel(view, panelC, mp * ld, modulus, inverse);
+        e.red(panelC * 8, mp * ld, modulus, inverse);
         terms = 0;
       }
+      let bPointer: number;
+      let bStride: number;
       if (pinnedB !== undefined) {
-        const start = (pinnedB + bo + kb * ldb + jb) * 8;
-        for (let block = 0; block < mp; block += 4) e.mm((packedA + block * k + kb * 4) * 8, start, (panelC + block * ld) * 8, kc, ld, ldb, ld);
-        terms += kc;
-        continue;
+        bPointer = (pinnedB + bo + kb * ldb + jb) * 8;
+        bStride = ldb;
+      } else {
+        for (let kk = 0; kk < kc; kk++) {
+          const src = bo + (kb + kk) * ldb + jb;
+          const dst = panelB + kk * ld;
+          copyRun(b, src, view, dst, jc);
+          for (let j = jc; j < ld; j++) view[dst + j] = 0;
+        }
+        bPointer = panelB * 8;
+        bStride = ld;
       }
-      for (let kk = 0; kk < kc; kk++) {
-        const src = bo + (kb + kk) * ldb + jb;
-        const dst = panelB + kk * ld;
-        copyRun(b, src, view, dst, jc);
-        for (let j = jc; j < ld; j++) view[dst + j] = 0;
-      }
-      for (let block = 0; block < mp; block += 4) {
-        e.mm((packedA + block * k + kb * 4) * 8, panelB * 8, (panelC + block * ld) * 8, kc, ld, ld, ld);
-      }
+      e.mm((rowsA + kb) * 8, bPointer, panelC * 8, kc, ld, k, bStride, ld, mp / 4, zero);
+      zero = 0;
       terms += kc;
     }
-    for (let i = 0; i < m; i++) {
-      const src = panelC + i * ld;
-      const dst = o + i * n + jb;
-      for (let j = 0; j < jc; j++) {
-        out[dst + j] = modOf(accumulate ? view[src + j]! + out[dst + j]! : view[src + j]!, modulus, inverse);
-      }
-    }
+    e.red(panelC * 8, mp * ld, modulus, inverse);
+    if (ld === n) copyRun(view, panelC, out, o, m * n);
+    else for (let i = 0; i < m; i++) copyRun(view, panelC + i * ld, out, o + i * n + jb, jc);
   }
-}
-
-function reducePanel(view: Float64Array, start: number, length: number, modulus: number, inverse: number): void {
-  for (let i = start; i < start + length; i++) view[i] = modOf(view[i]!, modulus, inverse);
 }
 
 function smallMatmul(

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The one place Node creates a WebGPU device: Dawn through the `webgpu` package. Dawn's
  * instance (what `create()` returns) must stay referenced while the device lives, or the
@@ -129,9 +130,12 @@ function explainDawnLimitWarnings(limits: GPUSupportedLimits): void {
 
 function noAdapterMessage(): string {
   return [
-    'mugraph: no WebGPU adapter found (Dawn via the `webgpu` package).',
-    'Install a GPU driver with Vulkan support, or use the software renderer:',
-    'on Debian/Ubuntu run `bash scripts/ensure-webgpu.sh`, which installs Mesa 25 lavapipe',
-    '(`libvulkan1` and `mesa-vulkan-drivers` from bookworm-backports; the stock Mesa 22 lacks a feature Dawn requires).',
+    'mugraph: no WebGPU adapter found (Dawn, through the `webgpu` package).',
+    'Run on a machine with a GPU and its driver, or install a software Vulkan driver (Mesa lavapipe):',
+    '  Debian 13, Ubuntu 24.04 or later: apt-get install libvulkan1 mesa-vulkan-drivers',
+    '  Debian 12: the same from bookworm-backports (apt-get install -t bookworm-backports libvulkan1 mesa-vulkan-drivers);',
+    '    its own Mesa 22 gives Dawn no adapter',
+    '  Fedora: dnf install vulkan-loader mesa-vulkan-drivers',
+    "(In a clone of mugraph's repository, `bash scripts/ensure-webgpu.sh` does this on Debian or Ubuntu as root.)",
   ].join('\n');
 }

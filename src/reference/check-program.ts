@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Runs a tensor program on a WebGPU device in each variant, on seeded random inputs, and
  * compares every output with the float64 reference interpreter on the same inputs. Shared

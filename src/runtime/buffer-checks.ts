@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * What encode() learns from the device about the caller's buffers. WebGPU cannot say
  * synchronously whether a GPUBuffer belongs to a device or was destroyed (Dawn: a destroyed

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The runtime loader: turns a CompiledProgram (per-operator lowering or precompiled by the
  * build plugin) into a LoadedProgram on a GPUDevice. Tiny and dependency-free (imports only

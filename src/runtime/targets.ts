@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Choosing among the builds of one program for several target profiles (the plugin's
  * `targets` option): the first, in the build's order of preference, whose limits and

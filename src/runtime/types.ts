@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The compiled-program description: everything the runtime loader needs to run a
  * program, as plain JSON-serializable data. Produced by the per-operator lowering at run

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Target profile: the device limits a μGraph is validated against and the search draws
  * its candidate grids and tiles from. `webgpuDefaults` are WebGPU's guaranteed minimums,

@@ -64,7 +64,7 @@ describe('entries', () => {
     expect((await context.store.target.read(built.key))?.entry).toEqual(built.entry);
     const damages: Array<[string, RegExp]> = [
       ['{"schema": 1,', /not valid JSON/],
-      [text.replace('"schema": 2', '"schema": "2"'), /schema "2" is not 2/],
+      [text.replace('"schema": 3', '"schema": "3"'), /schema "3" is not 3/],
       [text.replace(/"key": "\w+"/, '"key": "0123456789abcdef0123456789abcdef"'), /does not match its file name/],
       [text.replace('"c": 0.5', '"c": 0.25'), /content hash mismatch/],
       [text.replace('"method": "per-operator-lowering"', '"method": "reference-check"'), /content hash mismatch/],

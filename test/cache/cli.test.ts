@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LockEntry } from '../../src/cache/entry.js';
 import { ensureBuilt, ROOT } from '../plugin/dist.js';
+import { reseal } from './entries.js';
 
 const run = promisify(execFile);
 let project: string;
@@ -49,7 +51,9 @@ describe('mugraph warm / verify / prune', () => {
     expect(entries).toHaveLength(2);
     // The check gates what is written; its measurements (adapter, errors) differ between machines and stay out of the entry.
     const entry = JSON.parse(await readFile(join(project, 'mugraph.lock', entries[0]!), 'utf8')) as { verification: Record<string, unknown> };
-    expect(Object.keys(entry.verification).sort()).toEqual(['method', 'note']);
+    expect(Object.keys(entry.verification).sort()).toEqual(['equivalence', 'method', 'note']);
+    expect(entry.verification.equivalence).toMatchObject({ verdict: 'equivalent', fullShape: true });
+    expect(first.out).toMatch(/compiled {2}row_norm \[export rowNorm\] {2}\d+ kernels .* field equivalent \d+ ms {2}-> mugraph\.lock\//);
 
     const second = await mugraph('warm', 'src/**/*.tensor.ts');
     expect(second.out).toContain('2 programs: 0 compiled, 2 already locked, 0 rebuilt');
@@ -59,16 +63,31 @@ describe('mugraph warm / verify / prune', () => {
   it('verify re-runs every entry and fails on a tampered one', async () => {
     const ok = await mugraph('verify');
     expect(ok.code, ok.out).toBe(0);
-    expect(ok.out).toContain('2 entries: 2 verified on the adapter, 0 failed');
+    expect(ok.out).toContain('2 entries: 2 verified (finite-field verifier and reference check on the adapter), 0 failed');
+    expect(ok.out).toMatch(/OK {7}scaled_sum {2}2 kernels {2}field equivalent \(2 seeds, bound [\d.e-]+\) \d+ ms; reference check seeds 1,2: f32 rel L2 /);
 
     const [victim] = await readdir(join(project, 'mugraph.lock'));
     const file = join(project, 'mugraph.lock', victim!);
     const text = await readFile(file, 'utf8');
-    await writeFile(file, text.replace('"schema": 2,', '"schema": 2, "extra": true,'));
+    await writeFile(file, text.replace('"schema": 3,', '"schema": 3, "extra": true,'));
     const bad = await mugraph('verify');
     expect(bad.code).toBe(1);
     expect(bad.out).toContain(`${file}: corrupt or modified lock entry: content hash mismatch`);
+
+    // Re-sealed (a correct content hash, as anyone can compute) after turning an add into a sub: the verifier catches it.
     await writeFile(file, text);
+    const entries = await Promise.all((await readdir(join(project, 'mugraph.lock'))).map(async (name) => {
+      const path = join(project, 'mugraph.lock', name);
+      return { path, text: await readFile(path, 'utf8') };
+    }));
+    const sum = entries.find((e) => (JSON.parse(e.text) as LockEntry).program.name === 'scaled_sum')!;
+    await writeFile(sum.path, reseal(JSON.parse(sum.text) as LockEntry, (e) => {
+      (e.ugraph.nodes as unknown as { fn?: string }[]).find((n) => n.fn === 'add')!.fn = 'sub';
+    }));
+    const resealed = await mugraph('verify');
+    expect(resealed.code).toBe(1);
+    expect(resealed.out).toContain(`${sum.path}: corrupt or modified lock entry: its μGraph does not compute the program: the finite-field verifier finds output "z" different`);
+    await writeFile(sum.path, sum.text);
   });
 
   it('prune deletes only the entries no module references', async () => {
@@ -95,7 +114,7 @@ describe('mugraph warm / verify / prune', () => {
 
     const verified = await mugraph('verify', '--config', 'multi.config.mjs');
     expect(verified.code, verified.out).toBe(0);
-    expect(verified.out).toContain('4 entries: 4 verified on the adapter, 0 failed');
+    expect(verified.out).toContain('4 entries: 4 verified (finite-field verifier and reference check on the adapter), 0 failed');
 
     expect((await mugraph('prune', '--config', 'multi.config.mjs', '--dry-run')).out).toContain('1 modules, 4 entries referenced, 0 unreferenced');
     // Without the config only the default target's entries are referenced: the roomy ones would go.

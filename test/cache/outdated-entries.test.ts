@@ -40,7 +40,7 @@ describe('an entry in lock format 1', () => {
     const build = buildTensorModule(RMSNORM, contextWith({ root: ROOT, lockDir, cacheDir, frozen: true }));
     await expect(build).rejects.toThrow(OutdatedEntryError);
     await expect(build).rejects.toThrow(`${old}: lock entry from another mugraph version: it is in lock format 1, written by an older mugraph; `
-      + 'this one reads and writes format 2');
+      + 'this one reads and writes format 3');
     await expect(build).rejects.toThrow('run `npx mugraph warm fixtures/programs/small/rmsnorm.tensor.ts`');
   });
 
@@ -73,8 +73,8 @@ describe('an entry in lock format 1', () => {
 
 describe('an entry of another format or compiler at the program key', () => {
   const cases: Array<[string, (text: string) => string, RegExp]> = [
-    ['an older format', (text) => text.replace('"schema": 2', '"schema": 1'), /it is in lock format 1, written by an older mugraph; this one reads and writes format 2/],
-    ['a newer format', (text) => text.replace('"schema": 2', '"schema": 3'), /it is in lock format 3, written by a newer mugraph; this one reads and writes format 2 \(upgrade mugraph\)/],
+    ['an older format', (text) => text.replace('"schema": 3', '"schema": 2'), /it is in lock format 2, written by an older mugraph; this one reads and writes format 3/],
+    ['a newer format', (text) => text.replace('"schema": 3', '"schema": 4'), /it is in lock format 4, written by a newer mugraph; this one reads and writes format 3 \(upgrade mugraph\)/],
     ['another compiler', (text) => reseal(JSON.parse(text), (e) => { e.config.compiler.compiler = 'naive-0'; }),
       /it was compiled by "naive-0"; this mugraph compiles with "naive-1"/],
   ];

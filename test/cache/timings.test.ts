@@ -16,7 +16,7 @@ let scratch: string;
 beforeAll(async () => { scratch = await mkdtemp(join(tmpdir(), 'mugraph-timings-')); });
 afterAll(() => rm(scratch, { recursive: true, force: true }));
 
-const PHASES = ['evaluateMs', 'lockMs', 'regenerateMs', 'compileMs', 'emitMs'] as const;
+const PHASES = ['evaluateMs', 'lockMs', 'regenerateMs', 'verifyMs', 'compileMs', 'emitMs'] as const;
 
 function expectConsistent(timings: BuildTimings): void {
   for (const phase of [...PHASES, 'totalMs'] as const) {

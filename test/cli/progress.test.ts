@@ -99,9 +99,9 @@ describe('mugraph warm', () => {
     const phases = writes.filter((w) => w !== ERASE).map((w) => w.replace(/ {2}[\d.]+ s$/, ''));
     expect([...new Set(phases)]).toEqual([
       '[1/1] src/model/small.tensor.ts: evaluating',
-      '[1/1] src/model/small.tensor.ts  scaled_sum [export default]: compiling',
+      '[1/1] src/model/small.tensor.ts  scaled_sum [export default]: compiling and verifying',
       '[1/1] src/model/small.tensor.ts  scaled_sum [export default]: checking on the adapter',
-      '[1/1] src/model/small.tensor.ts  row_norm [export rowNorm]: compiling',
+      '[1/1] src/model/small.tensor.ts  row_norm [export rowNorm]: compiling and verifying',
       '[1/1] src/model/small.tensor.ts  row_norm [export rowNorm]: checking on the adapter',
     ]);
     expect(writes.at(-1)).toBe(ERASE);

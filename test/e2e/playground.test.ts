@@ -58,7 +58,7 @@ describe('playground', () => {
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(message.text());
     });
-  }, 60_000);
+  }, 180_000); // a fresh machine verifies each lock entry once (finite-field verifier at full shape, ~15 s in all here): docs/equivalence.md §7
 
   afterAll(async () => {
     await browser?.close();

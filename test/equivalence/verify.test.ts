@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/frontend/program.js';
-import { closeVerifierPool } from '../../src/equivalence/verify-pool.js';
+import { closeVerifierPool, warmVerifierPool } from '../../src/equivalence/verify-pool.js';
 import { mutants } from '../../src/equivalence/mutate.js';
 import { verify } from '../../src/equivalence/verify.js';
 import { KernelGraphBuilder } from '../../src/ugraph/builder.js';
@@ -42,7 +42,8 @@ describe('verify accepts correct μGraphs', () => {
     }
   });
 
-  it('one full-shape verification per benchmark (b = 1), seeds on worker threads', async () => {
+  it('one full-shape verification per benchmark (b = 1), seeds on worker threads (warmed first)', async () => {
+    await warmVerifierPool();
     for (const fixture of UGRAPH_FIXTURES) {
       const { name, program, graph } = fixture.full(1);
       const result = await verify(program, graph, { workers: true });

@@ -4,10 +4,12 @@
  * else. Neither installs `webgpu` (an optional peer dependency), so this is also mugraph
  * without a GPU package: `mugraph warm --config mugraph.config.ts` fills the lock and says
  * what to install to check kernels, `mugraph check` fails naming it, and the Vite build, from
- * an ES module config and from a CommonJS one, is served by the lock (CI set: frozen).
+ * an ES module config and from a CommonJS one, is served by the lock (CI set: frozen). The
+ * app's TypeScript, checked by the installed `tsc` without skipLibCheck, passes, and a misuse
+ * of a program's inputs or outputs is a type error.
  * Needs the npm registry (or an npm cache holding vite, typescript and mugraph's dependencies).
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +19,20 @@ import { createPackedApp, createProject, diskUsageMiB, packMugraph, runIn } from
 /** A quarter of the 146 MB that a project with only mugraph weighed when `webgpu` was a dependency. */
 const MAX_INSTALL_MIB = 36.5;
 const INSTALL_TIMEOUT_MS = 180_000;
+
+/** Misuses of the app's program (src/model/scale.tensor.ts: input x, f32; output y), one per line from line 5. */
+const MISUSE = [
+  "import scaleRows from '../src/model/scale.tensor';",
+  '',
+  'declare const device: GPUDevice;',
+  'const program = await scaleRows.load(device);',
+  'await program.run({ nope: new Float32Array(8) });',
+  'await program.run({});',
+  'await program.run({ x: new Uint16Array(8) });',
+  'const { z } = await program.run({ x: new Float32Array(8) });',
+  'export { z };',
+  '',
+].join('\n');
 
 let scratch: string;
 let tarball: string;
@@ -34,6 +50,8 @@ describe('the packed package', () => {
   it('ships the Apache-2.0 license and source maps that carry their sources', async () => {
     const installed = join(app, 'node_modules/mugraph');
     expect(await readFile(join(installed, 'LICENSE'), 'utf8')).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004\s/);
+    const schema = JSON.parse(await readFile(join(installed, 'schema/lock-entry.schema.json'), 'utf8')) as { title?: string };
+    expect(schema.title).toBe('mugraph kernel lock entry');
     const maps = (await readdir(join(installed, 'dist'), { recursive: true })).filter((f) => f.endsWith('.js.map'));
     expect(maps.length).toBeGreaterThan(50);
     for (const map of maps) {
@@ -72,6 +90,24 @@ describe('a Vite app without webgpu', () => {
       bundles.push(code);
     }
     expect(bundles[1]).toBe(bundles[0]);
+  });
+
+  it('type-checks with the installed TypeScript (no skipLibCheck), and a misuse of a program is a type error', async () => {
+    const correct = await runIn(app, 'node_modules/.bin/tsc', ['--noEmit', '-p', '.']);
+    expect(correct.code, correct.output).toBe(0);
+
+    await mkdir(join(app, 'typecheck'), { recursive: true });
+    await writeFile(join(app, 'typecheck/misuse.ts'), MISUSE);
+    await writeFile(join(app, 'tsconfig.misuse.json'), JSON.stringify({ extends: './tsconfig.json', include: ['src', 'typecheck'] }));
+    const misuse = await runIn(app, 'node_modules/.bin/tsc', ['--noEmit', '-p', 'tsconfig.misuse.json']);
+    expect(misuse.code, misuse.output).toBe(2);
+    const errors = misuse.output.split('\n').filter((line) => /^\S.*: error TS\d+:/.test(line)).map((line) => line.replace(/: error (TS\d+):.*/, ' $1'));
+    expect(errors).toEqual([
+      'typecheck/misuse.ts(5,21) TS2353', // an unknown input
+      'typecheck/misuse.ts(6,19) TS2345', // x missing
+      'typecheck/misuse.ts(7,21) TS2322', // f16 bit patterns for an f32 input
+      'typecheck/misuse.ts(8,9) TS2339', // an output the program does not have
+    ]);
   });
 
   it('`mugraph check` names the package to install', async () => {

@@ -1,8 +1,10 @@
 /**
  * A fresh Vite app that installs mugraph as a user does: from the tarball `npm pack` makes
- * of this repository (dist/, bin/, LICENSE, package.json), with vite, typescript and
- * @webgpu/types from the npm registry (`--prefer-offline`: the npm cache serves what it
- * has), and without `webgpu`, the optional peer dependency. packed-app.test.ts builds it;
+ * of this repository (dist/, bin/, schema/, LICENSE, package.json), with vite and typescript
+ * from the npm registry (`--prefer-offline`: the npm cache serves what it has), and without
+ * `webgpu`, the optional peer dependency. Nor does it install @webgpu/types: mugraph depends
+ * on it and its declarations reference it, so GPUDevice and `navigator.gpu` type-check
+ * without the app listing it. packed-app.test.ts builds it;
  * other tests can add files and run commands in it:
  *
  *   const tarball = await packMugraph(scratch);
@@ -13,7 +15,8 @@
  * src/main.ts) runs where the browser has WebGPU; the plugin's options in
  * mugraph.config.ts (TypeScript: the CLI's --config loads it, and both Vite configs import
  * it, so the lock keys match); vite.config.ts (an ES module) and vite.config.cjs
- * (CommonJS); a strict tsconfig.json over src/, for `tsc --noEmit -p .`.
+ * (CommonJS); a strict tsconfig.json over src/ (noUncheckedIndexedAccess, no skipLibCheck),
+ * for `tsc --noEmit -p .`.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -30,7 +33,7 @@ function installedVersion(name: string): string {
 }
 
 /** What the app installs besides mugraph. */
-export const APP_DEPENDENCIES = ['vite', 'typescript', '@webgpu/types'].map((name) => `${name}@${installedVersion(name)}`);
+export const APP_DEPENDENCIES = ['vite', 'typescript'].map((name) => `${name}@${installedVersion(name)}`);
 
 const APP_FILES: Readonly<Record<string, string>> = {
   'package.json': `${JSON.stringify({ name: 'packed-app', private: true, type: 'module' }, null, 2)}\n`,
@@ -52,7 +55,7 @@ const APP_FILES: Readonly<Record<string, string>> = {
     'if (adapter) {',
     '  const program = await scaleRows.load(await adapter.requestDevice());',
     '  const { y } = await program.run({ x: new Float32Array([-1, 1, -2, 2, -3, 3, -4, 4]) });',
-    "  out.textContent = Array.from(y!).join(' ');",
+    "  out.textContent = Array.from(y).join(' ');", // typed: y is there, even under noUncheckedIndexedAccess
     '} else {',
     "  out.textContent = 'no WebGPU';",
     '}',
@@ -81,11 +84,11 @@ const APP_FILES: Readonly<Record<string, string>> = {
     "module.exports = { plugins: [mugraph(options)], build: { target: 'es2022' } };",
     '',
   ].join('\n'),
-  // The app's code, as Vite's templates check it (skipLibCheck: the tools' own declarations need @types/node and more).
+  // The app's code, strict, and without skipLibCheck: mugraph's declarations must check as they are.
   'tsconfig.json': `${JSON.stringify({
     compilerOptions: {
-      target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2023', 'DOM'], types: ['@webgpu/types', 'vite/client'],
-      strict: true, noEmit: true, skipLibCheck: true,
+      target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2023', 'DOM'], types: ['vite/client'],
+      strict: true, noUncheckedIndexedAccess: true, noEmit: true,
     },
     include: ['src'],
   }, null, 2)}\n`,

@@ -1,0 +1,268 @@
+/**
+ * The lock and the finite-field verifier (issue 19 item 5; src/build/equivalence-check.ts,
+ * src/cache/lock-hit.ts, src/cache/verified.ts):
+ *
+ * - a new entry records the verifier's verdict at full shape (seeds, bound), and this
+ *   machine marks it verified (<cacheDir>/verified/<contentHash>);
+ * - a re-sealed entry whose μGraph computes something else (an `add` turned into a `sub`, a
+ *   scale times 10: both were used by builds when tried, before the verifier) is rejected
+ *   by a frozen build, naming the entry file and the fix, rebuilt by another build, and
+ *   failed by `mugraph verify`; also once the compiler's choice is no longer reproducible
+ *   (a searching compiler, simulated by mocking reproducibleUGraph), where only the verifier
+ *   stands between such an entry and the build, and where a correct μGraph that is not the
+ *   per-operator lowering is accepted;
+ * - a hit this machine verified before is not verified again (ProgramBuild.equivalence.by:
+ *   'mark'), while a mark removed, of another verifier, or of another content hash is no mark;
+ * - the per-operator lowering of a program the field cannot evaluate (exp of exp) is
+ *   recorded 'unverifiable' and used, trusted by construction; no other unverifiable μGraph is;
+ * - when the compiler's choice is rejected, the per-operator lowering is written instead.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildTensorModule, ensureEntry } from '../../src/build/build-module.js';
+import { chooseVerified } from '../../src/build/equivalence-check.js';
+import { compileProgram } from '../../src/build/compiler.js';
+import { CorruptEntryError } from '../../src/cache/entry.js';
+import { VERIFIER_ID } from '../../src/cache/verified.js';
+import { verify } from '../../src/cli/verify.js';
+import type { Program } from '../../src/frontend/program.js';
+import { tensorProgram } from '../../src/index.js';
+import { KernelGraphBuilder } from '../../src/ugraph/builder.js';
+import type { KernelGraphJSON } from '../../src/ugraph/kernel-graph.js';
+import { webgpuDefaults } from '../../src/ugraph/target.js';
+import { contextWith, MODULE, PROJECT, reseal, scaledProgram } from './entries.js';
+
+/** While set, reproducibleUGraph answers undefined, as it will for a compiler that searches. */
+const compilerMock = vi.hoisted(() => ({ searching: false }));
+vi.mock('../../src/build/compiler.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../src/build/compiler.js')>();
+  return { ...actual, reproducibleUGraph: (...args: Parameters<typeof actual.reproducibleUGraph>) => (compilerMock.searching ? undefined : actual.reproducibleUGraph(...args)) };
+});
+
+let scratch: string;
+beforeAll(async () => { scratch = await mkdtemp(join(tmpdir(), 'mugraph-lock-verify-')); });
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+let dirs = 0;
+/** A fresh lock and scratch cache, and build contexts on them. */
+function place() {
+  const dir = join(scratch, `p${dirs++}`);
+  const lockDir = join(dir, 'lock');
+  const cacheDir = join(dir, 'cache');
+  return {
+    lockDir, cacheDir,
+    context: (frozen: boolean, cache = cacheDir) => contextWith({ lockDir, cacheDir: cache, frozen }),
+    mark: (contentHash: string) => join(cacheDir, 'verified', contentHash),
+  };
+}
+
+type UGraph = { nodes: Record<string, unknown>[] };
+const addToSub = (g: UGraph) => { g.nodes.find((n) => n.op === 'binary' && n.fn === 'add')!.fn = 'sub'; };
+const scaleTimesTen = (g: UGraph) => { const n = g.nodes.find((m) => m.op === 'scale')!; n.c = (n.c as number) * 10; };
+const EDITS: Array<[string, (g: UGraph) => void]> = [['an add turned into a sub', addToSub], ['a scale constant times 10', scaleTimesTen]];
+const COMPUTES_SOMETHING_ELSE = /its μGraph does not compute the program: the finite-field verifier finds output "z" different at \[\d+, \d+\] \(seed \d+: \d+ in the program, \d+ in the μGraph, mod p\)/;
+
+describe('a new entry', () => {
+  it("records the verifier's verdict at full shape, and is marked verified on this machine", async () => {
+    const { context, mark } = place();
+    const built = await ensureEntry(scaledProgram(), MODULE, context(false));
+    const record = built.entry.verification.equivalence;
+    expect(record).toEqual({ verdict: 'equivalent', seeds: [expect.any(Number), expect.any(Number)], falseAcceptBound: expect.any(Number), fullShape: true });
+    expect(record.falseAcceptBound).toBeGreaterThan(0);
+    expect(record.falseAcceptBound).toBeLessThan(1e-9);
+    expect(built.equivalence).toMatchObject({ by: 'verifier', verdict: 'equivalent' });
+    // The time is reported, never written: the file holds no "ms".
+    expect(await readFile(built.file, 'utf8')).not.toMatch(/"ms"/);
+    expect(await readFile(mark(built.entry.contentHash), 'utf8')).toBe(`${VERIFIER_ID}\n`);
+  });
+});
+
+describe('a re-sealed entry whose μGraph computes something else', () => {
+  for (const searching of [false, true]) {
+    describe(searching ? 'with a searching compiler (its choice not reproducible)' : 'with the per-operator compiler', () => {
+      beforeAll(() => { compilerMock.searching = searching; });
+      afterAll(() => { compilerMock.searching = false; });
+
+      it.each(EDITS)('%s: a frozen build rejects it naming the entry file and the fix; another build rebuilds it', async (_, edit) => {
+        const { context, mark } = place();
+        const built = await ensureEntry(scaledProgram(), MODULE, context(false));
+        const tampered = reseal(built.entry, (e) => edit(e.ugraph as unknown as UGraph));
+        await writeFile(built.file, tampered);
+        const tamperedHash = (JSON.parse(tampered) as { contentHash: string }).contentHash;
+
+        const frozen = ensureEntry(scaledProgram(), MODULE, context(true));
+        await expect(frozen).rejects.toThrow(CorruptEntryError);
+        await expect(frozen).rejects.toThrow(`${built.file}: corrupt or modified lock entry: `);
+        await expect(frozen).rejects.toThrow(COMPUTES_SOMETHING_ELSE);
+        await expect(frozen).rejects.toThrow('Delete the file and run `npx mugraph warm src/model/small.tensor.ts`');
+        await expect(readFile(mark(tamperedHash))).rejects.toThrow(/ENOENT/); // never marked verified
+
+        const rebuilt = await ensureEntry(scaledProgram(), MODULE, context(false));
+        expect(rebuilt.status).toBe('rebuilt');
+        expect(rebuilt.reason).toMatch(COMPUTES_SOMETHING_ELSE);
+        expect(rebuilt.entry).toEqual(built.entry);
+      });
+    });
+  }
+
+  it('mugraph verify fails it, naming the file; it passes the others, showing both checks', async () => {
+    const { lockDir, cacheDir } = place();
+    const moduleFile = join(PROJECT, 'src/model/small.tensor.ts');
+    const built = await buildTensorModule(moduleFile, contextWith({ lockDir, cacheDir, frozen: false }));
+    const victim = built.programs.find((p) => p.program.name === 'scaled_sum')!;
+    await writeFile(victim.file, reseal(victim.entry, (e) => addToSub(e.ugraph as unknown as UGraph)));
+    const lines: string[] = [];
+    const report = await verify({ globs: ['src/model/small.tensor.ts'], config: await configFor(lockDir, cacheDir), log: (line) => lines.push(line) });
+    const output = lines.join('\n');
+    expect(report.exitCode, output).toBe(1);
+    expect(output).toMatch(new RegExp(`FAIL {5}scaled_sum: ${victim.file.replaceAll('.', '\\.')}: corrupt or modified lock entry: its μGraph does not compute the program: `
+      + 'the finite-field verifier finds output "z" different at'));
+    // The other entry: the verifier ran again (it was marked verified when compiled), then the reference check where there is an adapter.
+    expect(output).toMatch(/OK {7}row_norm {2}\d+ kernels {2}field equivalent \(2 seeds, bound \d\.\de-\d+\) \d+ ms; (reference check seeds 1,2: f\w+ rel L2 |not run on an adapter)/);
+  });
+});
+
+/** A config module for `mugraph verify` on the fixture project with this lock and cache. */
+async function configFor(lockDir: string, cacheDir: string): Promise<string> {
+  const file = join(lockDir, '..', 'mugraph.config.mjs');
+  await writeFile(file, `export default ${JSON.stringify({ root: PROJECT, lockDir, cacheDir })};\n`);
+  return file;
+}
+
+describe('a hit this machine verified before', () => {
+  it('is not verified again; a removed mark, a mark of another verifier or an edited entry is', async () => {
+    const { context, mark, cacheDir } = place();
+    const built = await ensureEntry(scaledProgram(), MODULE, context(false));
+    expect(built.equivalence.by).toBe('verifier');
+    const hit = async (cache = cacheDir) => (await ensureEntry(scaledProgram(), MODULE, context(true, cache))).equivalence;
+
+    expect(await hit()).toMatchObject({ by: 'mark', verdict: 'equivalent' });
+    expect(await hit()).toMatchObject({ by: 'mark' });
+    // Another machine (another scratch cache): verified once, then marked there too.
+    const other = join(cacheDir, '..', 'other-cache');
+    expect(await hit(other)).toMatchObject({ by: 'verifier', verdict: 'equivalent' });
+    expect(await hit(other)).toMatchObject({ by: 'mark' });
+
+    await rm(mark(built.entry.contentHash));
+    expect(await hit()).toMatchObject({ by: 'verifier' });
+    expect(await hit()).toMatchObject({ by: 'mark' });
+
+    await writeFile(mark(built.entry.contentHash), 'finite-field-0\n');
+    expect(await hit()).toMatchObject({ by: 'verifier' });
+
+    // A harmless edit (a label) re-sealed: another content hash, so verified again.
+    await writeFile(built.file, reseal(built.entry, (e) => { e.program.name = 'relabelled'; }));
+    expect(await hit()).toMatchObject({ by: 'verifier', verdict: 'equivalent' });
+    expect(await hit()).toMatchObject({ by: 'mark' });
+  });
+
+  it('buildTensorModule reports the verification as its own phase', async () => {
+    const { lockDir, cacheDir } = place();
+    const moduleFile = join(PROJECT, 'src/model/small.tensor.ts');
+    await buildTensorModule(moduleFile, contextWith({ lockDir, cacheDir, frozen: false }));
+    const fresh = await buildTensorModule(moduleFile, contextWith({ lockDir, cacheDir: join(cacheDir, '..', 'fresh'), frozen: true }));
+    const marked = await buildTensorModule(moduleFile, contextWith({ lockDir, cacheDir, frozen: true }));
+    expect(fresh.programs.map((p) => p.equivalence.by)).toEqual(['verifier', 'verifier']);
+    expect(marked.programs.map((p) => p.equivalence.by)).toEqual(['mark', 'mark']);
+    expect(fresh.timings.verifyMs).toBeGreaterThan(0);
+    expect(marked.timings.verifyMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('with a searching compiler (its choice not reproducible)', () => {
+  beforeAll(() => { compilerMock.searching = true; });
+  afterAll(() => { compilerMock.searching = false; });
+
+  /** z = (x + y) · c as one custom kernel, a workgroup per row: not the per-operator lowering. */
+  function oneKernel(c: number): KernelGraphJSON {
+    const g = new KernelGraphBuilder();
+    const x = g.input('x', [4, 8]);
+    const y = g.input('y', [4, 8]);
+    const [z] = g.customKernel({ grid: 4 }, (b) => {
+      b.output(b.scale(b.accumSum(b.add(b.input(x, { imap: { x: 0 } }), b.input(y, { imap: { x: 0 } }))), c), { omap: { x: 0 } });
+    });
+    g.output('z', z!);
+    return g.build().toJSON();
+  }
+
+  it('a correct μGraph other than the per-operator lowering is used; a wrong one is rejected', async () => {
+    const { context } = place();
+    const built = await ensureEntry(scaledProgram(), MODULE, context(false));
+    const rewrite = (c: number) => reseal(built.entry, (e) => {
+      e.ugraph = oneKernel(c) as unknown as typeof e.ugraph;
+      e.report.kernels = 1;
+      e.report.pipelines = 1;
+      e.report.customKernels = 1;
+    });
+    await writeFile(built.file, rewrite(0.5));
+    const hit = await ensureEntry(scaledProgram(), MODULE, context(true));
+    expect(hit.status).toBe('hit');
+    expect(hit.equivalence).toMatchObject({ by: 'verifier', verdict: 'equivalent' });
+
+    await writeFile(built.file, rewrite(5));
+    await expect(ensureEntry(scaledProgram(), MODULE, context(true))).rejects.toThrow(COMPUTES_SOMETHING_ELSE);
+  });
+});
+
+/** y = exp(exp(x)): the field cannot evaluate an exp of an exp (docs/equivalence.md §1). */
+function expOfExp(): Program {
+  return tensorProgram('exp_exp', (g) => ({ y: g.exp(g.exp(g.input('x', [4, 8], 'f32'))) })).program as Program;
+}
+
+describe('a program the field cannot evaluate (exp of exp)', () => {
+  it("its per-operator lowering is recorded 'unverifiable' and used, trusted by construction", async () => {
+    const { context } = place();
+    const built = await ensureEntry(expOfExp(), MODULE, context(false));
+    expect(built.entry.verification.equivalence).toMatchObject({ verdict: 'unverifiable', seeds: [], falseAcceptBound: 0, fullShape: true });
+    expect(built.entry.verification.equivalence.reason).toMatch(/exp.*; the μGraph is the per-operator lowering, trusted by construction$/);
+    expect((await ensureEntry(expOfExp(), MODULE, context(true))).equivalence).toMatchObject({ by: 'mark', verdict: 'unverifiable' });
+    expect((await ensureEntry(expOfExp(), MODULE, context(true, join(scratch, 'exp-fresh')))).equivalence).toMatchObject({ by: 'verifier', verdict: 'unverifiable' });
+  });
+
+  it("an entry claiming 'equivalent' for it is rejected", async () => {
+    const { context } = place();
+    const built = await ensureEntry(expOfExp(), MODULE, context(false));
+    await writeFile(built.file, reseal(built.entry, (e) => {
+      e.verification.equivalence = { verdict: 'equivalent', seeds: [1, 2], falseAcceptBound: 1e-12, fullShape: true };
+    }));
+    await expect(ensureEntry(expOfExp(), MODULE, context(true))).rejects.toThrow(
+      `${built.file}: corrupt or modified lock entry: its verification record says "equivalent", the finite-field verifier finds "unverifiable"`);
+  });
+
+  it('no other unverifiable μGraph is used', async () => {
+    compilerMock.searching = true;
+    try {
+      const { context } = place();
+      const built = await ensureEntry(expOfExp(), MODULE, context(false));
+      const g = new KernelGraphBuilder();
+      const x = g.input('x', [4, 8]);
+      const [y] = g.customKernel({ grid: 4 }, (b) => { b.output(b.exp(b.exp(b.accumSum(b.input(x, { imap: { x: 0 } })))), { omap: { x: 0 } }); });
+      g.output('y', y!);
+      await writeFile(built.file, reseal(built.entry, (e) => {
+        e.ugraph = g.build().toJSON() as unknown as typeof e.ugraph;
+        Object.assign(e.report, { kernels: 1, pipelines: 1, customKernels: 1 });
+      }));
+      await expect(ensureEntry(expOfExp(), MODULE, context(true))).rejects.toThrow(
+        /the finite-field verifier cannot verify its μGraph \(.*exp.*\), and only the per-operator lowering is used unverified/);
+    } finally {
+      compilerMock.searching = false;
+    }
+  });
+});
+
+describe('chooseVerified', () => {
+  it("falls back to the per-operator lowering when the compiler's choice computes something else", async () => {
+    const program = scaledProgram();
+    const chosen = compileProgram(program, {}, webgpuDefaults);
+    const json = structuredClone(chosen.ugraph.toJSON()) as unknown as UGraph;
+    addToSub(json);
+    const { KernelGraph } = await import('../../src/ugraph/kernel-graph.js');
+    const wrong = { ...chosen, ugraph: KernelGraph.fromJSON(json as unknown as KernelGraphJSON) };
+    const picked = await chooseVerified(program, wrong, webgpuDefaults);
+    expect(picked.outcome.ugraph.canonicalJSON()).toBe(chosen.ugraph.canonicalJSON());
+    expect(picked.record.verdict).toBe('equivalent');
+    expect(picked.fellBack).toMatch(/does not compute the program/);
+  });
+});
