@@ -116,7 +116,6 @@ export class Generator {
     for (this.maxOps = 1; this.maxOps <= total && !this.stopped; this.maxOps++) {
       const before = this.ctx.counters.complete;
       this.kernelLevel(onCandidate);
-      if (process.env.MUGRAPH_SEARCH_DEBUG) console.error(`round ${this.maxOps}`, JSON.stringify(this.ctx.counters), Math.round(performance.now()));
       if (firstFound === undefined && this.ctx.counters.complete > before) firstFound = this.maxOps;
       // Rounds after the first that completes a graph only add operators; one more round is
       // searched (a form one operator longer can be cheaper: a loop with its accumulators), then stop.
@@ -190,7 +189,6 @@ export class Generator {
     const intermediates = outputs.filter((t) => ![...produces.values()].includes(t.id));
     if (intermediates.length > 0 && !this.isNewPrefix(outputs)) return true;
     this.kernels.push({ node, outputs, produces, weight: state.used });
-    if (process.env.MUGRAPH_SEARCH_DEBUG === '2') console.error('kernel', this.kernels.length, this.maxOps, outputs.map((t) => describeValue(t.value)).join(' | '));
     try {
       const done = remaining.every((i) => produces.has(i));
       if (done) return this.complete(onCandidate);
@@ -231,7 +229,6 @@ export class Generator {
       const candidate = new KernelGraph(json);
       const problems = targetProblems(candidate, this.ctx.target);
       if (problems.length === 0) { graph = candidate; break; }
-      if (process.env.MUGRAPH_SEARCH_DEBUG) console.error(problems[0]!.message);
     }
     if (!graph) { this.ctx.counters.overTarget++; return true; }
     if (!onCandidate(graph)) this.stopped = true;

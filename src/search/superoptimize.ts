@@ -149,10 +149,7 @@ export async function superoptimize(program: Program, options: SearchOptions = {
     if (seen.has(graph.hash)) return true;
     seen.add(graph.hash);
     const result = screener.screen(graph);
-    if (result.verdict === 'pass') { screened.push(graph); screenedCount++; } else {
-      rejected++;
-      if (process.env.MUGRAPH_SEARCH_DEBUG) console.error('screen:', result.verdict, result.reason ?? JSON.stringify(result.firstMismatch), '\n', graph.pretty());
-    }
+    if (result.verdict === 'pass') { screened.push(graph); screenedCount++; } else rejected++;
     if (performance.now() - lastReport > 250) { lastReport = performance.now(); progress('generate'); }
     if (screened.length >= limits.maxCandidates) { stopReason = 'candidate-limit'; return false; }
     return true;
