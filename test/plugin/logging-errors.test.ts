@@ -43,8 +43,8 @@ describe('one code frame, at the right line and column', () => {
       root: PROJECT, configFile: false, cacheDir: join(scratch, 'vite'), logLevel: 'silent', plugins: [(await plugin('vite'))(options)],
       build: { write: false, lib: { entry: join(PROJECT, 'src/broken.js'), formats: ['es'] } },
     }));
-    // What `vite build` prints after "error during build:", up to the stack.
-    expect(error.message.split(/\n\s+at /)[0]).toBe([
+    // What `vite build` prints after "error during build:", up to the stack (Rolldown colours it when CI is set).
+    expect(stripVTControlCharacters(error.message).split(/\n\s+at /)[0]).toBe([
       'Build failed with 1 error:',
       '',
       `[plugin mugraph] ${BROKEN}:7:16`,
