@@ -17,7 +17,6 @@
  * At every state the caller is offered the graph to close (savers); it says whether the
  * search should go on.
  */
-import { formatShape } from '../ir/shape.js';
 import { type AccumKind, type BlockOpSpec, type BlockTensorInfo, parseBlockOp } from '../ugraph/block-ops.js';
 import { UGraphError } from '../ugraph/errors.js';
 import { type Grid } from '../ugraph/grid.js';
@@ -349,9 +348,4 @@ function sameValue(a: AbstractValue, b: AbstractValue): boolean {
       && a.pieces.every((p, i) => p.extent === b.pieces[i]!.extent && p.expr === (b.pieces[i]!.expr as Expr));
   }
   return false;
-}
-
-/** For reports: `[16, 64] pre` */
-export function describeNode(node: BlockNode): string {
-  return `${formatShape(node.info.shape)} ${node.info.phase}`;
 }

@@ -28,6 +28,7 @@
  * traffic, caches and occupancy limits from register or workgroup-memory use are not
  * modelled.
  */
+import { foldableConstants } from '../codegen/ugraph/compile-graph.js';
 import { dtypeBytes } from '../ir/dtype.js';
 import { numel } from '../ir/shape.js';
 import type { BlockGraph } from '../ugraph/block-graph.js';
@@ -113,7 +114,8 @@ export interface CostEstimate {
 export function estimateCost(graph: KernelGraph, target?: TargetProfile): CostEstimate {
   void target;
   const kernels: KernelCost[] = [];
-  const literals = foldedConstants(graph);
+  // Constants folded into WGSL literals need no launch (codegen's own rule).
+  const literals = foldableConstants(graph, new Set(graph.outputs.map((o) => o.tensor)));
   graph.nodes.forEach((node, index) => kernels.push(...nodeCosts(graph, node, index, literals)));
   kernels.push(...outputCopies(graph));
   const sum = (f: (k: KernelCost) => number) => kernels.reduce((total, k) => total + f(k), 0);
@@ -140,20 +142,6 @@ function kernelCost(parts: Omit<KernelCost, 'micros' | 'launches' | 'barriersPer
   const throughput = Math.max((parts.bytesRead + parts.bytesWritten) / STORAGE_BYTES_PER_US, parts.flops / FLOPS_PER_US) / utilization;
   const micros = launches * LAUNCH_US + throughput + waves * parts.barriersPerWorkgroup * BARRIER_US;
   return Object.freeze({ ...parts, launches, barriersPerIteration: parts.barriersPerIteration ?? 0, micros });
-}
-
-/** Constant nodes read only by binary kernels and not outputs: literals in the WGSL (compile-graph.ts), no launch. */
-function foldedConstants(graph: KernelGraph): ReadonlySet<number> {
-  const needsBuffer = new Set<number>(graph.outputs.map((o) => o.tensor));
-  graph.nodes.forEach((node) => {
-    if (node.op !== 'binary') node.inputs.forEach((id) => needsBuffer.add(id));
-  });
-  const folded = new Set<number>();
-  graph.nodes.forEach((node, index) => {
-    const id = graph.nodeOutputs[index]![0]!;
-    if (node.op === 'constant' && !needsBuffer.has(id)) folded.add(id);
-  });
-  return folded;
 }
 
 /** Output copies compile-graph.ts adds: an output that is (a reshape of) an input, or shares storage with an earlier output. */

@@ -13,7 +13,8 @@
  * the kernel just before it (otherwise two independent kernels would come in both
  * orders). A graph whose independent kernels are all needed by a final kernel is thereby
  * out of reach: a documented limit, as is the absence of pre-defined kernels inside
- * searched graphs (partition.ts lowers the parts the generator cannot express).
+ * searched graphs (a program the generator cannot express falls back to the per-operator
+ * lowering as a whole; partitioning is not built yet).
  */
 import type { Program } from '../frontend/program.js';
 import type { BlockGraphSpec } from '../ugraph/block-graph.js';

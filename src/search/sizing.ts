@@ -38,7 +38,8 @@ export function sizeGraph(graph: KernelGraph, target: TargetProfile): { graph: K
       const candidate = withRuleThreads(variant, target);
       return candidate ? [{ graph: candidate, cost: estimateCost(candidate, target).score, workgroups: workgroupsOf(candidate, index) }] : [];
     });
-    // The estimate has no notion of how many workgroups keep a device busy: where the sizes
+    // The estimate's nominal device is full at 256 lanes, so it does not prefer the many workgroups
+    // a real GPU (or lavapipe's threads) needs: where the sizes
     // allow, keep at least MIN_WORKGROUPS (and the current graph competes only if it has them).
     const busy = sized.filter((v) => v.workgroups >= MIN_WORKGROUPS);
     const pool = busy.length > 0 ? busy : sized;

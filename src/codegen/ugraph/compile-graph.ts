@@ -61,8 +61,8 @@ export function compileKernelGraph(graph: KernelGraph, name: string): CompiledPr
   });
 }
 
-/** Constant nodes read only by binary kernels (and not outputs) need no buffer. */
-function foldableConstants(graph: KernelGraph, outputs: ReadonlySet<number>): ReadonlySet<number> {
+/** Constant nodes read only by binary kernels (and not outputs) need no buffer: they become WGSL literals. */
+export function foldableConstants(graph: KernelGraph, outputs: ReadonlySet<number>): ReadonlySet<number> {
   const needsBuffer = new Set<number>(outputs);
   graph.nodes.forEach((node) => {
     if (node.op !== 'binary') node.inputs.forEach((id) => needsBuffer.add(id));
