@@ -101,7 +101,7 @@ export async function runDemo(argv: readonly string[], log: (line: string) => vo
       if (same.size > 0) {
         log('');
         log(`note: for ${same.size === BENCHMARKS.length ? 'every benchmark' : [...same].join(', ')} the build's kernels are identical to the per-operator `
-          + "lowering's (until the search lands, the build compiles the per-operator μGraph): the gap between those two rows is run-to-run noise");
+          + "lowering's (the search found no verified fused μGraph): the gap between those two rows is run-to-run noise");
       }
       const tally = (status: DemoRow['status']) => rows.filter((r) => r.status === status).length;
       const failed = tally('FAIL') + tally('ERROR');

@@ -8,7 +8,7 @@
  *   - handWritten: the hand-written μGraph of fixtures/ugraphs/, when it has these shapes.
  */
 import { join } from 'node:path';
-import type { ProgramEvent } from '../../src/build/options.js';
+import { type ProgramEvent, searchCounts } from '../../src/build/options.js';
 import { loadTensorModule } from '../../src/frontend/load-module.js';
 import type { TensorProgram } from '../../src/tensor-program.js';
 import type { Variant } from '../../src/runtime/types.js';
@@ -68,7 +68,7 @@ export async function runBenchmark({ bench, shapes, variants, modules, events, d
   const event = events.find((e) => e.file === file && e.exportName === exportName);
   const implementations = implementationsOf({ module, program, handWritten: handWrittenOf(bench, shapes) });
   const sources: Record<ImplementationId, string> = {
-    build: event ? `${event.status === 'hit' ? 'lock hit' : event.status} ${event.key.slice(0, 8)}` : 'no plugin event',
+    build: event ? buildSource(event) : 'no plugin event',
     perOp: 'per-op lowering of the DSL',
     handWritten: 'fixtures/ugraphs',
   };
@@ -128,4 +128,13 @@ function builtExport(modules: BenchmarkRequest['modules'], path: string, exportN
     throw new Error(`demo: ${path} as built carries no \`ugraph\`/\`compiled\`: playground/mugraph.config.js must set \`artifacts: true\``);
   }
   return value;
+}
+
+/** Where the build's kernels came from: `lock hit 3f2a9c01`, or `compiled 3f2a9c01: searched 12.3 s, 2,079 explored, 3 screened, 1 verified`. */
+function buildSource(event: ProgramEvent): string {
+  const from = `${event.status === 'hit' ? 'lock hit' : event.status} ${event.key.slice(0, 8)}`;
+  const search = event.search;
+  if (search === undefined) return from;
+  const what = search.outcome === 'search' ? 'searched' : 'searched, none verified';
+  return `${from}: ${what} ${(search.ms / 1000).toFixed(1)} s, ${searchCounts(search)}`;
 }

@@ -35,13 +35,14 @@ import { loadTensorModule } from '../frontend/load-module.js';
 import type { Program } from '../frontend/program.js';
 import type { NodeGpu } from '../gpu/node-device.js';
 import type { CompiledProgram } from '../runtime/types.js';
+import type { SearchProgress } from '../search/superoptimize.js';
 import { KernelGraph } from '../ugraph/kernel-graph.js';
 import type { TargetProfile } from '../ugraph/target.js';
 import { COMPILER_ID, compileProgram, kernelLaunches, regenerate } from './compiler.js';
 import { type EmittedProgram, emitModule } from './emit.js';
 import { CorruptEntryError, formatMismatch, type LockEntry, OutdatedEntryError, sealEntry } from '../cache/entry.js';
 import { CACHE_SCHEMA, cacheKey, compilerIdentity, type KeyInputs, legacyKeys } from '../cache/key.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions, SearchSummary } from './options.js';
 import { checkCompilerChoice, checkLockHit, type HitEquivalence, regenerateEntry, verifyLockHit } from '../cache/lock-hit.js';
 import { type EntryDirectory, KernelStore, type StoredEntry } from '../cache/store.js';
 import { chooseVerified } from './equivalence-check.js';
@@ -76,6 +77,8 @@ export interface ProgramBuild {
   readonly equivalence: HitEquivalence;
   /** Why the compiler's choice was not used and the per-operator lowering was written instead. */
   readonly fellBack?: string;
+  /** What the search did, when this build compiled the entry with it (its time is not in the entry). */
+  readonly search?: SearchSummary;
   /** The scratch-cache entry a new lock entry was copied from (compiled earlier, by the dev server), instead of compiling. */
   readonly promotedFrom?: string;
 }
@@ -93,8 +96,8 @@ export interface ModuleBuild {
 }
 
 /**
- * Phases of one buildTensorModule call, in ms: evaluating the module (esbuild bundle and
- * import), the key and lock entry (hash, read, validate, check against the program),
+ * Phases of one buildTensorModule call, in ms: evaluating the module (esbuild bundle of its
+ * files, evaluation in the warm worker, replay: frontend/load-module.ts), the key and lock entry (hash, read, validate, check against the program),
  * regenerating WGSL from lock entries, the finite-field verification (of new entries, and
  * of hits this machine had not verified; on a marked hit, reading the mark), compiling
  * missing entries (zero on a lock hit), and emitting the ES module.
@@ -191,11 +194,14 @@ export async function buildTensorModule(file: string, context: BuildContext): Pr
   for (const { exportName, program } of loaded.programs) {
     const builds: ProgramBuild[] = [];
     for (const target of context.options.targets) {
-      const built: ProgramBuild = { exportName, ...(await ensureEntry(program, loaded.file, context, clock, target)) };
+      const event = { file: loaded.file, exportName, programName: program.name, target: target.name };
+      const searching = everyFewSeconds((key, entryFile, search) =>
+        context.options.onProgram({ ...event, key, status: 'searching', entryFile, kernels: 0, search }));
+      const built: ProgramBuild = { exportName, ...(await ensureEntry(program, loaded.file, context, clock, target, searching)) };
       builds.push(built);
       context.options.onProgram({
-        file: loaded.file, exportName, programName: program.name, key: built.key, target: target.name, status: built.status,
-        entryFile: built.file, kernels: kernelLaunches(built.compiled), ...(built.reason === undefined ? {} : { reason: built.reason }),
+        ...event, key: built.key, status: built.status, entryFile: built.file, kernels: kernelLaunches(built.compiled),
+        ...(built.reason === undefined ? {} : { reason: built.reason }), ...(built.search === undefined ? {} : { search: built.search }),
       });
     }
     programs.push(...builds);
@@ -234,18 +240,20 @@ const inFlight = new Map<string, Promise<Omit<ProgramBuild, 'exportName'>>>();
 /** The program's entry for `target` from the store, or a new one compiled and written (see the header). */
 export async function ensureEntry(
   program: Program, moduleFile: string, context: BuildContext, clock?: PhaseClock, target: TargetProfile = context.options.targets[0]!,
+  onSearching?: SearchingListener,
 ): Promise<Omit<ProgramBuild, 'exportName'>> {
   const key = timed(clock, 'lock', () => programKey(program, context.options, target));
   const file = context.store.fileFor(key);
   const pending = inFlight.get(file);
   if (pending) return relabelled(await timedAsync(clock, 'lock', () => pending), program, clock);
-  const work = lookupOrCompile(program, target, key, moduleFile, context, clock).finally(() => inFlight.delete(file));
+  const work = lookupOrCompile(program, target, key, moduleFile, context, clock, onSearching).finally(() => inFlight.delete(file));
   inFlight.set(file, work);
   return work;
 }
 
 async function lookupOrCompile(
   program: Program, target: TargetProfile, key: string, moduleFile: string, context: BuildContext, clock: PhaseClock | undefined,
+  onSearching: SearchingListener | undefined,
 ): Promise<Omit<ProgramBuild, 'exportName'>> {
   const { options, store } = context;
   let reason: string | undefined;
@@ -278,7 +286,7 @@ async function lookupOrCompile(
   reason ??= outdated?.message;
   const made = promote
     ? { entry: promote.stored.entry, compiled: promote.compiled, equivalence: promote.equivalence }
-    : await compileEntry(program, key, options, target, clock);
+    : await compileEntry(program, key, options, target, clock, onSearching && ((search) => onSearching(key, store.target.fileFor(key), search)));
   const check = options.profile
     ? await timedAsync(clock, 'compile', async () => referenceCheck(program, made.compiled, await context.gpu()))
     : undefined;
@@ -292,6 +300,7 @@ async function lookupOrCompile(
     equivalence: made.equivalence,
     ...(reason === undefined ? {} : { reason }),
     ...('compileSeconds' in made ? { compileSeconds: made.compileSeconds } : {}),
+    ...('search' in made && made.search !== undefined ? { search: made.search } : {}),
     ...('fellBack' in made && made.fellBack !== undefined ? { fellBack: made.fellBack } : {}),
     ...(check ? { check } : {}),
     ...(promote ? { promotedFrom: promote.stored.file } : {}),
@@ -303,8 +312,12 @@ async function lookupOrCompile(
  * only (nothing measured, no time). Its μGraph is verified first (equivalence-check.ts):
  * the compiler's choice if the verifier accepts it, else the per-operator lowering.
  */
-async function compileEntry(program: Program, key: string, options: ResolvedOptions, target: TargetProfile, clock: PhaseClock | undefined) {
-  const chosen = timed(clock, 'compile', () => compileProgram(program, options.search, target));
+async function compileEntry(
+  program: Program, key: string, options: ResolvedOptions, target: TargetProfile, clock: PhaseClock | undefined,
+  onSearching: ((search: SearchSummary) => void) | undefined,
+) {
+  const onProgress = onSearching && ((p: SearchProgress) => onSearching({ outcome: 'running', explored: p.explored, screened: p.screened, verified: p.verified, ms: p.elapsedMs }));
+  const chosen = await timedAsync(clock, 'compile', () => compileProgram(program, options.search, target, onProgress));
   const { outcome, record, ms, fellBack } = await timedAsync(clock, 'verify', () => chooseVerified(program, chosen, target));
   const entry = sealEntry({
     schema: CACHE_SCHEMA,
@@ -316,15 +329,35 @@ async function compileEntry(program: Program, key: string, options: ResolvedOpti
     report: outcome.record,
   });
   const equivalence: HitEquivalence = { by: 'verifier', verdict: record.verdict, ms };
-  return { entry, compiled: outcome.compiled, compileSeconds: chosen.compileSeconds, equivalence, fellBack };
+  const result = chosen.search?.result;
+  const search: SearchSummary | undefined = result && {
+    outcome: result.source, explored: result.report.explored, screened: result.report.screened, verified: result.report.verified, ms: result.report.totalMs,
+  };
+  return { entry, compiled: outcome.compiled, compileSeconds: chosen.compileSeconds, equivalence, fellBack, search };
 }
+
+/** `report` for a search still running after SEARCHING_FIRST_MS, then every SEARCHING_EVERY_MS: a long build says what it does. */
+function everyFewSeconds(report: SearchingListener): SearchingListener {
+  let next = SEARCHING_FIRST_MS;
+  return (key, entryFile, search) => {
+    if (search.ms < next) return;
+    next = search.ms + SEARCHING_EVERY_MS;
+    report(key, entryFile, search);
+  };
+}
+
+const SEARCHING_FIRST_MS = 5_000;
+const SEARCHING_EVERY_MS = 10_000;
+
+/** Told of a search in progress (about every 250 ms): the entry's key and file, and the search's figures so far. */
+export type SearchingListener = (key: string, entryFile: string, search: SearchSummary) => void;
 
 /** A result shared between two programs with one key: the second gets its own names. */
 function relabelled(shared: Omit<ProgramBuild, 'exportName'>, program: Program, clock?: PhaseClock): Omit<ProgramBuild, 'exportName'> {
   if (shared.program === program) return shared;
   const compiled = timed(clock, 'regenerate', () => regenerate(KernelGraph.fromJSON(shared.entry.ugraph), program));
   // What the first build did (compiled, checked, promoted, and why) is its own: this one found the entry.
-  const { reason: _reason, compileSeconds: _seconds, check: _check, promotedFrom: _from, fellBack: _fellBack, ...found } = shared;
+  const { reason: _reason, compileSeconds: _seconds, check: _check, promotedFrom: _from, fellBack: _fellBack, search: _search, ...found } = shared;
   return { ...found, program, status: 'hit', compiled };
 }
 

@@ -31,8 +31,11 @@ export interface EquivalenceFinding {
 }
 
 /** Verifies `ugraph` against `program` at full shape and says whether it may serve it (see the header). */
-export async function checkEquivalence(program: Program, ugraph: KernelGraph, target: TargetProfile): Promise<EquivalenceFinding> {
-  const result = await verify(program, ugraph);
+export async function checkEquivalence(
+  program: Program, ugraph: KernelGraph, target: TargetProfile, known?: { readonly ugraph: KernelGraph; readonly result: VerifyResult },
+): Promise<EquivalenceFinding> {
+  // `known`: verify()'s answer as the search got it (the same call: full shape, default seeds), if about this very μGraph.
+  const result = known && known.ugraph.hash === ugraph.hash ? known.result : await verify(program, ugraph);
   const base = { seeds: [...result.seeds], fullShape: true } as const;
   if (result.verdict === 'equivalent') return { result, record: { verdict: 'equivalent', ...base, falseAcceptBound: result.falseAcceptBound } };
   if (result.verdict === 'different') return { result, problem: `its μGraph does not compute the program: ${differenceOf(result)}` };
@@ -60,7 +63,7 @@ export async function checkEquivalence(program: Program, ugraph: KernelGraph, ta
 export async function chooseVerified(
   program: Program, chosen: CompileOutcome, target: TargetProfile,
 ): Promise<{ readonly outcome: CompileOutcome; readonly record: EquivalenceRecord; readonly ms: number; readonly fellBack?: string }> {
-  const first = await checkEquivalence(program, chosen.ugraph, target);
+  const first = await checkEquivalence(program, chosen.ugraph, target, chosen.verified);
   if (first.record) return { outcome: chosen, record: first.record, ms: first.result.ms };
   if (!isPerOperatorLowering(program, chosen.ugraph, target)) {
     const fallback = compilePerOperator(program, target);

@@ -4,7 +4,7 @@
  * WGSL, emitting the ES module, and diagnostics located at the user's file:line.
  */
 export {
-  type FilterPattern, formatProgramEvent, type MugraphOptions, type ProgramEvent, type ResolvedOptions, type SearchConfig, resolveOptions,
+  type FilterPattern, formatProgramEvent, type MugraphOptions, type ProgramEvent, type ResolvedOptions, type SearchConfig, type SearchOption, type SearchSummary, resolveOptions,
 } from './options.js';
 export {
   type BuildContext, type BuildTimings, buildTensorModule, createBuildContext, type EntryStatus, MissingEntryError, type ModuleBuild,

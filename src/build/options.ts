@@ -11,10 +11,34 @@ import { type TargetProfile, webgpuDefaults } from '../ugraph/target.js';
 export type FilterPattern = RegExp | string | Array<RegExp | string>;
 
 /**
- * Search configuration, passed to the compiler and part of the cache key. A placeholder
- * until the search lands: any JSON value (keys are sorted before hashing).
+ * The search's configuration as the build takes it (part of the cache key): `false` ships the
+ * per-operator lowering without searching (quick builds while iterating); an object overrides
+ * the search's limits (src/search/superoptimize.ts DEFAULT_SEARCH_LIMITS, docs/search.md §6).
+ * `{}` (the default) searches with the default limits.
  */
-export type SearchConfig = Readonly<Record<string, unknown>>;
+export type SearchOption = false | SearchConfig;
+
+/** The resolved form, as the key and the lock entry hold it: `enabled: false` for `search: false`. */
+export interface SearchConfig {
+  readonly enabled?: boolean;
+  /**
+   * Wall-clock budget of the generator per program and target, in ms. None by default in a
+   * build (its other limits count work, so the lock is the same on every machine); a search
+   * cut by time may pick differently on another machine.
+   */
+  readonly timeMs?: number;
+  /** Partial μGraphs the generator may reach per program and target: the work limit that ends a search the same way everywhere. */
+  readonly maxExplored?: number;
+  readonly maxCandidates?: number;
+  readonly maxKernels?: number;
+  readonly maxBlockOps?: number;
+  readonly maxKernelInputs?: number;
+  readonly maxSavers?: number;
+  readonly extraRounds?: number;
+}
+
+/** The limits a SearchConfig may set (test/cache/cache.test.ts keeps them in step with SearchLimits). */
+export const SEARCH_LIMIT_NAMES = ['timeMs', 'maxExplored', 'maxCandidates', 'maxKernels', 'maxBlockOps', 'maxKernelInputs', 'maxSavers', 'extraRounds'] as const;
 
 export interface MugraphOptions {
   /** Project root; relative paths below resolve against it. @default process.cwd() (Vite: its `root`) */
@@ -38,8 +62,12 @@ export interface MugraphOptions {
    * @default true; false under a dev server (Vite's `vite serve`, `webpack serve`, `rspack serve`) unless given
    */
   writeLock?: boolean;
-  /** Search configuration (part of the cache key). @default {} */
-  search?: SearchConfig;
+  /**
+   * The search (part of the cache key): `false` ships the per-operator lowering without
+   * searching; `{ timeMs: 20000, maxKernels: 2, ... }` overrides its limits.
+   * @default {} (search with the default limits)
+   */
+  search?: SearchOption;
   /** Target profile the kernels are compiled and validated for (part of the cache key); shorthand for `targets: [target]`. @default webgpuDefaults */
   target?: TargetProfile;
   /**
@@ -94,13 +122,28 @@ export interface ProgramEvent {
   readonly key: string;
   /** The name of the target profile this entry was built for. */
   readonly target: string;
-  /** 'hit': from the lock, nothing compiled; 'compiled': new entry; 'rebuilt': replaced a corrupt entry. */
-  readonly status: 'hit' | 'compiled' | 'rebuilt';
+  /**
+   * 'hit': from the lock, nothing compiled; 'compiled': new entry; 'rebuilt': replaced a
+   * corrupt entry; 'searching': progress of a search still running (every few seconds of a
+   * long one; `kernels` is 0 and `entryFile` the entry it will write).
+   */
+  readonly status: 'hit' | 'compiled' | 'rebuilt' | 'searching';
   /** The lock entry file. */
   readonly entryFile: string;
   readonly kernels: number;
   /** Why a rebuilt entry was replaced. */
   readonly reason?: string;
+  /** The search's figures: for 'searching' so far, for 'compiled' and 'rebuilt' when it ran. */
+  readonly search?: SearchSummary;
+}
+
+export interface SearchSummary {
+  /** 'search': a verified searched μGraph; 'per-op-fallback': nothing verified; 'running': still searching. */
+  readonly outcome: 'search' | 'per-op-fallback' | 'running';
+  readonly explored: number;
+  readonly screened: number;
+  readonly verified: number;
+  readonly ms: number;
 }
 
 export interface ResolvedOptions {
@@ -137,7 +180,7 @@ export function resolveOptions(options: MugraphOptions = {}, env: NodeJS.Process
     lockDir: lockDir === false ? false : inRoot(lockDir),
     cacheDir: inRoot(options.cacheDir ?? env.MUGRAPH_CACHE_DIR ?? DEFAULT_CACHE_DIR),
     writeLock: options.writeLock ?? true,
-    search: options.search ?? {},
+    search: resolveSearch(options.search),
     targets: resolveTargets(options),
     frozen: options.frozen ?? isCI(env),
     profile: options.profile ?? false,
@@ -145,6 +188,26 @@ export function resolveOptions(options: MugraphOptions = {}, env: NodeJS.Process
     evaluateTimeoutMs: resolveTimeout(options.evaluateTimeoutMs),
     onProgram: options.onProgram ?? ((event: ProgramEvent) => printProgramEvent(event, root)),
   });
+}
+
+function resolveSearch(value: unknown): SearchConfig {
+  if (value === undefined) return {};
+  if (value === false) return { enabled: false };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`mugraph: \`search\` must be false or an object of limits (${SEARCH_LIMIT_NAMES.join(', ')}), got ${JSON.stringify(value)}`);
+  }
+  const config: Record<string, unknown> = {};
+  for (const [name, limit] of Object.entries(value)) {
+    if (name === 'enabled') {
+      if (typeof limit !== 'boolean') throw new Error(`mugraph: search.enabled must be true or false, got ${JSON.stringify(limit)}`);
+    } else if (!(SEARCH_LIMIT_NAMES as readonly string[]).includes(name)) {
+      throw new Error(`mugraph: search.${name} is not a search setting; the settings are enabled, ${SEARCH_LIMIT_NAMES.join(', ')}`);
+    } else if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < (name === 'extraRounds' ? 0 : 1)) {
+      throw new Error(`mugraph: search.${name} must be a ${name === 'extraRounds' ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(limit)}`);
+    }
+    config[name] = limit;
+  }
+  return config as SearchConfig;
 }
 
 function resolveTimeout(value: unknown): number {
@@ -168,13 +231,30 @@ function resolveTargets(options: MugraphOptions): readonly TargetProfile[] {
 
 /**
  * What the default `onProgram` reports for `event`: `compiled scaled_sum from src/x.tensor.ts
- * for webgpu-defaults: 2 kernels -> mugraph.lock/ab.json`, undefined for a hit (nothing to say).
+ * for webgpu-defaults: 1 kernel (searched: 68 explored, 1 screened, 1 verified, 0.1 s) ->
+ * mugraph.lock/ab.json`, `searching ... (12 s: 30,512 explored, 2 screened, 0 verified)` while a long
+ * search runs (every few seconds), undefined for a hit (nothing to say).
  */
 export function formatProgramEvent(event: ProgramEvent, root: string): string | undefined {
   if (event.status === 'hit') return undefined;
+  const where = `${event.programName} from ${relative(root, event.file)} for ${event.target}`;
+  const search = event.search;
+  if (event.status === 'searching') {
+    return `searching ${where} (${search ? `${seconds(search.ms)}: ${searchCounts(search)}` : 'started'})`;
+  }
   const what = event.status === 'compiled' ? 'compiled' : `rebuilt (${event.reason ?? 'corrupt entry'})`;
-  return `${what} ${event.programName} from ${relative(root, event.file)} for ${event.target}: `
-    + `${event.kernels} kernel${event.kernels === 1 ? '' : 's'} -> ${relative(root, event.entryFile)}`;
+  const searched = search === undefined ? ''
+    : ` (${search.outcome === 'search' ? 'searched' : 'nothing searched verified, per-operator lowering'}: ${searchCounts(search)}, ${seconds(search.ms)})`;
+  return `${what} ${where}: ${event.kernels} kernel${event.kernels === 1 ? '' : 's'}${searched} -> ${relative(root, event.entryFile)}`;
+}
+
+/** `2,079 explored, 3 screened, 1 verified` */
+export function searchCounts(search: SearchSummary): string {
+  return `${search.explored.toLocaleString('en-US')} explored, ${search.screened} screened, ${search.verified} verified`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }
 
 /** The default `onProgram` without a bundler (the API): formatProgramEvent's line on stderr. The plugin reports through the bundler instead. */

@@ -51,7 +51,10 @@ const equivalence = z.strictObject({
 });
 
 const verification = z.strictObject({
-  method: z.literal('per-operator-lowering'),
+  method: z.enum(['search', 'per-operator-lowering']).meta({
+    description: "'search': the μGraph the search picked; 'per-operator-lowering': the program's one-kernel-per-operator "
+      + 'lowering (the search is off, or nothing it found verified: `note` says which).',
+  }),
   note: z.string(),
   equivalence,
 }).meta({
@@ -60,12 +63,29 @@ const verification = z.strictObject({
     + 'and `mugraph verify` report them.',
 });
 
+const searchRecord = z.strictObject({
+  stopReason: z.string().meta({ description: "Why the search stopped: 'exhausted', 'work-limit', 'candidate-limit', 'time-limit' (the last one may count differently on another run)." }),
+  explored: count.meta({ description: 'Partial μGraphs reached.' }),
+  prunedByExpression: count,
+  prunedByStructure: count,
+  prunedByGuide: count,
+  complete: count.meta({ description: 'Complete μGraphs generated.' }),
+  screened: count.meta({ description: 'Complete μGraphs that passed screening in the finite field.' }),
+  rejectedByVerifier: count,
+  verified: count,
+  pick: z.string().meta({ description: 'How the μGraph was picked, in words.' }),
+  failure: z.string().optional().meta({ description: 'Why the search failed, when it did (the entry then holds the per-operator lowering).' }),
+}).meta({ description: "The search's report (src/search/superoptimize.ts) without its timings." });
+
 const report = z.strictObject({
   compiler: z.string(),
   kernels: count.meta({ description: 'Kernel launches per run (what warm, verify and the build report).' }),
   pipelines: count.meta({ description: 'Distinct shaders: identical launches share one pipeline.' }),
   customKernels: count,
-  source: z.enum(['naive-lowering', 'given']),
+  source: z.enum(['search', 'per-op-fallback', 'naive-lowering', 'given']).meta({
+    description: "'search': searched; 'per-op-fallback': searched, nothing verified; 'naive-lowering': search off; 'given': a μGraph passed to compile().",
+  }),
+  search: searchRecord.optional(),
 }).meta({ description: "What the compiler reported, checked against the μGraph on every hit. No timings: they differ between runs." });
 
 export const lockEntrySchema = z.strictObject({

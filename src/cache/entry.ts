@@ -18,7 +18,9 @@ import { entrySchemaProblem } from './entry-schema.js';
 
 /**
  * How the entry's μGraph was shown to compute the program. `method` says how it was
- * chosen ('per-operator-lowering': the program's one-kernel-per-op lowering, no search);
+ * chosen ('search': the μGraph the search picked, src/search/superoptimize.ts;
+ * 'per-operator-lowering': the program's one-kernel-per-op lowering, when the search is
+ * off or nothing it found verified; `note` says which, in words);
  * `equivalence` is what the finite-field verifier (src/equivalence, docs/equivalence.md)
  * found at the μGraph's full shape. Measurements are not part of an entry: they differ
  * between machines and runs, and an entry is a function of its program, configuration and
@@ -26,7 +28,7 @@ import { entrySchemaProblem } from './entry-schema.js';
  * reported by the build, `mugraph warm` and `mugraph verify`, never written here.
  */
 export interface Verification {
-  readonly method: 'per-operator-lowering';
+  readonly method: 'search' | 'per-operator-lowering';
   readonly note: string;
   readonly equivalence: EquivalenceRecord;
 }
@@ -58,7 +60,36 @@ export interface CompileRecord {
   /** Distinct shaders (identical launches share one pipeline). */
   readonly pipelines: number;
   readonly customKernels: number;
-  readonly source: 'naive-lowering' | 'given';
+  /**
+   * 'search': the searched μGraph; 'per-op-fallback': the search ran and nothing verified;
+   * 'naive-lowering': the search is off (`search: false`); 'given': a μGraph passed to compile().
+   */
+  readonly source: 'search' | 'per-op-fallback' | 'naive-lowering' | 'given';
+  /** What the search did, when it ran (no timings: they differ between runs). */
+  readonly search?: SearchRecord;
+}
+
+/**
+ * The search's report as an entry records it: its counts and how it picked, not its times.
+ * A search stopped by its time limit (`stopReason` 'time-limit') may count differently on
+ * another run; one stopped by work, candidates or exhaustion counts the same everywhere.
+ */
+export interface SearchRecord {
+  readonly stopReason: string;
+  /** Partial μGraphs reached, and pruned by the subexpression check, by structure and by the program guide. */
+  readonly explored: number;
+  readonly prunedByExpression: number;
+  readonly prunedByStructure: number;
+  readonly prunedByGuide: number;
+  /** Complete μGraphs, those that passed screening, those rejected by screening or verify(), and those verified. */
+  readonly complete: number;
+  readonly screened: number;
+  readonly rejectedByVerifier: number;
+  readonly verified: number;
+  /** How the μGraph was picked, in words. */
+  readonly pick: string;
+  /** Why the search did not run to the end, when it failed (the entry then holds the per-operator lowering). */
+  readonly failure?: string;
 }
 
 export interface LockEntry {

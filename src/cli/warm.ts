@@ -8,7 +8,7 @@
  * (`--no-check` skips that check, never the verifier).
  *
  * Output: on a TTY a live line names the module, the program and its phase (evaluating,
- * compiling and verifying, checking on the adapter) with the time it has taken so far; everywhere, a line
+ * compiling and verifying, searching with its counts so far, checking on the adapter) with the time it has taken so far; everywhere, a line
  * per module and per program as each finishes, then a table of every program (target,
  * status, kernels, time) and the counts. A program that fails does not stop the others.
  *
@@ -18,7 +18,7 @@
 import { performance } from 'node:perf_hooks';
 import { type BuildContext, createBuildContext, type EntryStatus, ensureEntry, type ProgramBuild, ReferenceCheckError } from '../build/build-module.js';
 import { kernelLaunches } from '../build/compiler.js';
-import type { ProgramEvent } from '../build/options.js';
+import { type ProgramEvent, searchCounts } from '../build/options.js';
 import { loadTensorModule } from '../frontend/load-module.js';
 import { displayPath, findTensorModules, lockCommandOptions, type LockCommandFlags, messageOf } from './modules.js';
 import { createProgress, formatDuration, type Progress } from './progress.js';
@@ -117,14 +117,14 @@ async function warmModule(
       phase('compiling and verifying');
       const row = { module, program: name, target: target.name };
       try {
-        const built = await ensureEntry(program, loaded.file, observed, undefined, target);
+        const built = await ensureEntry(program, loaded.file, observed, undefined, target, (_key, _file, search) => phase(`searching: ${searchCounts(search)}`));
         const seconds = secondsSince(programStart);
         const kernels = kernelLaunches(built.compiled);
         progress.log(`  ${programLine(built, shown, kernels, root)}  (${formatDuration(seconds)})`);
         rows.push({ ...row, status: built.status, kernels, seconds });
         onProgram({
           file: loaded.file, exportName, programName: program.name, key: built.key, target: target.name, status: built.status,
-          entryFile: built.file, kernels, ...(built.reason === undefined ? {} : { reason: built.reason }),
+          entryFile: built.file, kernels, ...(built.reason === undefined ? {} : { reason: built.reason }), ...(built.search === undefined ? {} : { search: built.search }),
         });
       } catch (error) {
         progress.log(`error: ${messageOf(error)}`);
@@ -146,12 +146,14 @@ function summaryTable(programs: readonly WarmedProgram[]): string[] {
   );
 }
 
-/** `compiled  row_norm  3 kernels  compile 0.01 s  checked f32 1.2e-7  field equivalent 4 ms  -> mugraph.lock/ab.json` */
+/** `compiled  row_norm  1 kernels  searched (2,079 explored, 3 screened, 1 verified)  compile 0.61 s  checked f32 1.2e-7  field equivalent 4 ms  -> mugraph.lock/ab.json` */
 function programLine(program: Omit<ProgramBuild, 'exportName'>, name: string, kernels: number, root: string): string {
-  const { check, compileSeconds, promotedFrom, equivalence, fellBack } = program;
+  const { check, compileSeconds, promotedFrom, equivalence, fellBack, search } = program;
   const checked = check ? `checked ${check.variants.map((v) => `${v.variant} ${v.relL2Error.toExponential(1)}`).join(', ')}` : 'not measured';
   // What this run did: compiled (and checked) it, added it from the scratch cache (and checked it), or found it in the lock.
-  const done = compileSeconds !== undefined ? [`compile ${compileSeconds.toFixed(2)} s`, checked]
+  const searched = search === undefined ? []
+    : [`${search.outcome === 'search' ? 'searched' : 'searched, none verified'} (${searchCounts(search)})`];
+  const done = compileSeconds !== undefined ? [...searched, `compile ${compileSeconds.toFixed(2)} s`, checked]
     : promotedFrom !== undefined ? [`from ${displayPath(root, promotedFrom)}`, checked] : [];
   const field = equivalence.by === 'mark' ? `field ${equivalence.verdict} (verified here before)` : `field ${equivalence.verdict} ${milliseconds(equivalence.ms)}`;
   const fallback = fellBack === undefined ? [] : [`per-operator lowering instead (${fellBack})`];

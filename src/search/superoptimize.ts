@@ -8,7 +8,10 @@
  *   5. select      rank the candidates by the cost estimate (cost.ts)
  *   6. verify      verify() the best at full shape, two seeds; the next one if it fails
  * and the per-operator lowering when nothing verifies. Limits are explicit and the report
- * says why the search stopped and what each phase cost.
+ * says why the search stopped and what each phase cost. A program the search cannot take
+ * whole (operators it has no form of, an exp of an exp, too many operators) is cut into
+ * parts first, each searched this way, and the parts' μGraphs stitched (partition.ts,
+ * part-search.ts; docs/search.md §6.5).
  */
 import type { Program } from '../frontend/program.js';
 import { Screener } from '../equivalence/screen.js';
@@ -21,6 +24,8 @@ import type { StorageTensor } from './block-search.js';
 import { DEFAULT_GENERATOR_LIMITS, Generator, type GeneratorCounters, type GeneratorLimits } from './generator.js';
 import { programLabels, UNIT } from './labels.js';
 import { opMenu } from './op-menu.js';
+import { partitionProgram } from './partition.js';
+import { type PartitionReport, searchParts, wholeProgramReport } from './part-search.js';
 import { ProgramGuide } from './program-guide.js';
 import { type RunnerLimits } from './runner.js';
 import { MIN_WORKGROUPS, sizeGraph } from './sizing.js';
@@ -80,6 +85,8 @@ export interface SearchReport {
   readonly phases: readonly { readonly phase: PhaseName; readonly ms: number }[];
   /** How the μGraph was picked, in words. */
   readonly pick: string;
+  /** Where and why the program was cut, and what each part came to (one part, no cuts, when searched whole). */
+  readonly partition: PartitionReport;
   readonly totalMs: number;
 }
 
@@ -100,6 +107,21 @@ export interface SearchResult {
 }
 
 export async function superoptimize(program: Program, options: SearchOptions = {}): Promise<SearchResult> {
+  const t0 = performance.now();
+  const limits: SearchLimits = { ...DEFAULT_SEARCH_LIMITS, ...options.limits };
+  // A part holds at most what one block graph may (maxBlockOps): larger ones are cut (partition.ts).
+  const plan = partitionProgram(program, { maxOperators: limits.maxBlockOps });
+  const partitionMs = performance.now() - t0;
+  if (plan.parts.length > 1) return searchParts(program, plan, options, { searchWhole, budgetMs: limits.timeMs, partitionMs });
+  const result = await searchWhole(program, options);
+  return { ...result, report: { ...result.report, partition: wholeProgramReport(plan, result, partitionMs) } };
+}
+
+/** A search's result before superoptimize adds how the program was partitioned. */
+export type WholeSearchResult = Omit<SearchResult, 'report'> & { readonly report: Omit<SearchReport, 'partition'> };
+
+/** The search of a whole program as one part (steps 1-6 above). */
+async function searchWhole(program: Program, options: SearchOptions): Promise<WholeSearchResult> {
   const start = performance.now();
   const target = options.target ?? webgpuDefaults;
   const limits: SearchLimits = { ...DEFAULT_SEARCH_LIMITS, ...options.limits };
@@ -177,7 +199,7 @@ export async function superoptimize(program: Program, options: SearchOptions = {
   progress('verify', chosen?.candidate.cost);
 
   const saturation = oracle.figures;
-  const report: SearchReport = {
+  const report: Omit<SearchReport, 'partition'> = {
     stopReason,
     explored: counters.explored,
     tried: counters.tried,

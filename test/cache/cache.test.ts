@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTensorModule, createBuildContext, ensureEntry, MissingEntryError, programKey } from '../../src/build/build-module.js';
 import { CorruptEntryError } from '../../src/cache/entry.js';
-import { type ProgramEvent, resolveOptions } from '../../src/build/options.js';
+import { formatProgramEvent, type ProgramEvent, resolveOptions, SEARCH_LIMIT_NAMES } from '../../src/build/options.js';
+import { DEFAULT_SEARCH_LIMITS } from '../../src/search/superoptimize.js';
 import { EntryDirectory } from '../../src/cache/store.js';
 import { webgpuDefaults } from '../../src/ugraph/target.js';
 import { MODULE, PROJECT, scaledProgram as scaled } from './entries.js';
@@ -28,6 +29,20 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ root: '/p' }, { MUGRAPH_CACHE_DIR: '/c' }).cacheDir).toBe('/c');
   });
 
+  it('takes the search as false or an object of known limits, and names what is wrong', () => {
+    expect(resolveOptions({ root: '/p', search: false }, {}).search).toEqual({ enabled: false });
+    expect(resolveOptions({ root: '/p', search: { timeMs: 500, extraRounds: 0 } }, {}).search).toEqual({ timeMs: 500, extraRounds: 0 });
+    expect(() => resolveOptions({ search: { depth: 2 } as never }, {})).toThrow('mugraph: search.depth is not a search setting; the settings are enabled, timeMs, maxExplored,');
+    expect(() => resolveOptions({ search: { maxKernels: 0 } }, {})).toThrow('mugraph: search.maxKernels must be a positive integer, got 0');
+    expect(() => resolveOptions({ search: { timeMs: '5' } as never }, {})).toThrow('search.timeMs must be a positive integer, got "5"');
+    expect(() => resolveOptions({ search: true } as never, {})).toThrow('`search` must be false or an object of limits');
+  });
+
+  it("names exactly the search's limits that a configuration may set", () => {
+    const settable = Object.entries(DEFAULT_SEARCH_LIMITS).filter(([, value]) => typeof value === 'number').map(([name]) => name).sort();
+    expect([...SEARCH_LIMIT_NAMES].sort()).toEqual(settable);
+  });
+
   it('is frozen in CI unless told otherwise', () => {
     expect(resolveOptions({}, { CI: 'true' }).frozen).toBe(true);
     expect(resolveOptions({}, { CI: '1' }).frozen).toBe(true);
@@ -43,11 +58,11 @@ describe('cache keys', () => {
     expect(key).toMatch(/^[0-9a-f]{32}$/);
     expect(programKey(scaled(['a', 'b']), options)).toBe(key);
     expect(programKey(scaled(['x', 'y'], 0.25), options)).not.toBe(key);
-    expect(programKey(scaled(), resolveOptions({ root: '/p', search: { depth: 2 } }, {}))).not.toBe(key);
+    expect(programKey(scaled(), resolveOptions({ root: '/p', search: { maxKernels: 2 } }, {}))).not.toBe(key);
     expect(programKey(scaled(), resolveOptions({ root: '/p', target: { ...webgpuDefaults, maxWorkgroupStorageBytes: 32768 } }, {}))).not.toBe(key);
     // Key order in the configuration does not matter.
-    expect(programKey(scaled(), resolveOptions({ root: '/p', search: { a: 1, b: 2 } }, {})))
-      .toBe(programKey(scaled(), resolveOptions({ root: '/p', search: { b: 2, a: 1 } }, {})));
+    expect(programKey(scaled(), resolveOptions({ root: '/p', search: { timeMs: 1000, maxKernels: 2 } }, {})))
+      .toBe(programKey(scaled(), resolveOptions({ root: '/p', search: { maxKernels: 2, timeMs: 1000 } }, {})));
   });
 });
 
@@ -67,7 +82,7 @@ describe('entries', () => {
       [text.replace('"schema": 3', '"schema": "3"'), /schema "3" is not 3/],
       [text.replace(/"key": "\w+"/, '"key": "0123456789abcdef0123456789abcdef"'), /does not match its file name/],
       [text.replace('"c": 0.5', '"c": 0.25'), /content hash mismatch/],
-      [text.replace('"method": "per-operator-lowering"', '"method": "reference-check"'), /content hash mismatch/],
+      [text.replace('"method": "search"', '"method": "reference-check"'), /content hash mismatch/],
     ];
     for (const [damaged, reason] of damages) {
       await writeFile(built.file, damaged);
@@ -119,5 +134,19 @@ describe('buildTensorModule', () => {
     expect(first.compileSeconds).toBeGreaterThanOrEqual(0);
     expect(second).not.toHaveProperty('compileSeconds');
     expect(second.compiled.inputs.map((t) => t.name)).toEqual(['a', 'b']);
+  });
+});
+
+describe('program events', () => {
+  const base = { file: '/p/src/m.tensor.ts', exportName: 'default', programName: 'gqa', key: 'k', target: 'webgpu-defaults', entryFile: '/p/mugraph.lock/k.json' } as const;
+  it('say what a search did, and what a long one is doing', () => {
+    const search = { explored: 30512, screened: 2, verified: 0, ms: 12_400 };
+    expect(formatProgramEvent({ ...base, status: 'searching', kernels: 0, search: { ...search, outcome: 'running' } }, '/p'))
+      .toBe('searching gqa from src/m.tensor.ts for webgpu-defaults (12 s: 30,512 explored, 2 screened, 0 verified)');
+    expect(formatProgramEvent({ ...base, status: 'compiled', kernels: 1, search: { ...search, verified: 1, ms: 800, outcome: 'search' } }, '/p'))
+      .toBe('compiled gqa from src/m.tensor.ts for webgpu-defaults: 1 kernel (searched: 30,512 explored, 2 screened, 1 verified, 0.8 s) -> mugraph.lock/k.json');
+    expect(formatProgramEvent({ ...base, status: 'compiled', kernels: 3, search: { ...search, outcome: 'per-op-fallback' } }, '/p'))
+      .toBe('compiled gqa from src/m.tensor.ts for webgpu-defaults: 3 kernels (nothing searched verified, per-operator lowering: 30,512 explored, 2 screened, 0 verified, 12 s) -> mugraph.lock/k.json');
+    expect(formatProgramEvent({ ...base, status: 'hit', kernels: 1 }, '/p')).toBeUndefined();
   });
 });

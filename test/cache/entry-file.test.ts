@@ -89,7 +89,7 @@ describe('entry text', () => {
     const edits: Array<[(e: Parameters<Parameters<typeof reseal>[1]>[0]) => void, RegExp]> = [
       [(e) => { e.report = { ...e.report, kernels: -1 }; }, /"report.kernels": Too small: expected number to be >=0/],
       [(e) => { e.report = { ...e.report, pipelines: 1.5 }; }, /"report.pipelines": Invalid input: expected int/],
-      [(e) => { e.verification = { method: 'trust-me' } as unknown as typeof e.verification; }, /"verification.method": Invalid input: expected "per-operator-lowering"/],
+      [(e) => { e.verification = { method: 'trust-me' } as unknown as typeof e.verification; }, /"verification.method": Invalid option: expected one of "search"\|"per-operator-lowering"/],
       [(e) => { e.program = { ...e.program, name: 7 as unknown as string }; }, /"program.name": Invalid input: expected string, received number/],
     ];
     for (const [edit, reason] of edits) {

@@ -7,8 +7,8 @@
  * - a re-sealed entry whose μGraph computes something else (an `add` turned into a `sub`, a
  *   scale times 10: both were used by builds when tried, before the verifier) is rejected
  *   by a frozen build, naming the entry file and the fix, rebuilt by another build, and
- *   failed by `mugraph verify`; also once the compiler's choice is no longer reproducible
- *   (a searching compiler, simulated by mocking reproducibleUGraph), where only the verifier
+ *   failed by `mugraph verify`; both with `search: false` (the per-operator lowering, which a
+ *   hit recomputes) and with the search, whose choice a hit cannot recompute, so only the verifier
  *   stands between such an entry and the build, and where a correct μGraph that is not the
  *   per-operator lowering is accepted;
  * - a hit this machine verified before is not verified again (ProgramBuild.equivalence.by:
@@ -20,10 +20,10 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTensorModule, ensureEntry } from '../../src/build/build-module.js';
 import { chooseVerified } from '../../src/build/equivalence-check.js';
-import { compileProgram } from '../../src/build/compiler.js';
+import { type CompileOutcome, compileProgram } from '../../src/build/compiler.js';
 import { CorruptEntryError } from '../../src/cache/entry.js';
 import { VERIFIER_ID } from '../../src/cache/verified.js';
 import { verify } from '../../src/cli/verify.js';
@@ -34,12 +34,12 @@ import type { KernelGraphJSON } from '../../src/ugraph/kernel-graph.js';
 import { webgpuDefaults } from '../../src/ugraph/target.js';
 import { contextWith, MODULE, PROJECT, reseal, scaledProgram } from './entries.js';
 
-/** While set, reproducibleUGraph answers undefined, as it will for a compiler that searches. */
-const compilerMock = vi.hoisted(() => ({ searching: false }));
-vi.mock('../../src/build/compiler.js', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../../src/build/compiler.js')>();
-  return { ...actual, reproducibleUGraph: (...args: Parameters<typeof actual.reproducibleUGraph>) => (compilerMock.searching ? undefined : actual.reproducibleUGraph(...args)) };
-});
+/**
+ * Whether the build contexts below search (the compiler's choice is then not reproducible on
+ * a hit: only the verifier stands between a re-sealed entry and the build) or not
+ * (`search: false`: the per-operator lowering, which every hit recomputes and compares).
+ */
+const compilerMock = { searching: false };
 
 let scratch: string;
 beforeAll(async () => { scratch = await mkdtemp(join(tmpdir(), 'mugraph-lock-verify-')); });
@@ -53,14 +53,16 @@ function place() {
   const cacheDir = join(dir, 'cache');
   return {
     lockDir, cacheDir,
-    context: (frozen: boolean, cache = cacheDir) => contextWith({ lockDir, cacheDir: cache, frozen }),
+    context: (frozen: boolean, cache = cacheDir) => contextWith({ lockDir, cacheDir: cache, frozen, ...(compilerMock.searching ? {} : { search: false }) }),
     mark: (contentHash: string) => join(cacheDir, 'verified', contentHash),
   };
 }
 
 type UGraph = { nodes: Record<string, unknown>[] };
-const addToSub = (g: UGraph) => { g.nodes.find((n) => n.op === 'binary' && n.fn === 'add')!.fn = 'sub'; };
-const scaleTimesTen = (g: UGraph) => { const n = g.nodes.find((m) => m.op === 'scale')!; n.c = (n.c as number) * 10; };
+/** The kernel graph's nodes and every custom kernel's block operators. */
+const operators = (g: UGraph) => g.nodes.flatMap((n) => [n, ...((n as { block?: { ops: UGraph['nodes'] } }).block?.ops ?? [])]);
+const addToSub = (g: UGraph) => { operators(g).find((n) => n.op === 'binary' && n.fn === 'add')!.fn = 'sub'; };
+const scaleTimesTen = (g: UGraph) => { const n = operators(g).find((m) => m.op === 'scale')!; n.c = (n.c as number) * 10; };
 const EDITS: Array<[string, (g: UGraph) => void]> = [['an add turned into a sub', addToSub], ['a scale constant times 10', scaleTimesTen]];
 const COMPUTES_SOMETHING_ELSE = /its μGraph does not compute the program: the finite-field verifier finds output "z" different at \[\d+, \d+\] \(seed \d+: \d+ in the program, \d+ in the μGraph, mod p\)/;
 
@@ -221,6 +223,19 @@ describe('a program the field cannot evaluate (exp of exp)', () => {
     expect((await ensureEntry(expOfExp(), MODULE, context(true, join(scratch, 'exp-fresh')))).equivalence).toMatchObject({ by: 'verifier', verdict: 'unverifiable' });
   });
 
+  it('the search finds nothing it can verify, so the entry holds the per-operator lowering, unverifiable and used', async () => {
+    compilerMock.searching = true;
+    try {
+      const { context } = place();
+      const built = await ensureEntry(expOfExp(), MODULE, context(false));
+      expect(built.entry.report.source).toBe('per-op-fallback');
+      expect(built.entry.verification).toMatchObject({ method: 'per-operator-lowering', equivalence: { verdict: 'unverifiable' } });
+      expect(built.entry.verification.note).toMatch(/^the search found no verified μGraph: /);
+    } finally {
+      compilerMock.searching = false;
+    }
+  });
+
   it("an entry claiming 'equivalent' for it is rejected", async () => {
     const { context } = place();
     const built = await ensureEntry(expOfExp(), MODULE, context(false));
@@ -253,16 +268,28 @@ describe('a program the field cannot evaluate (exp of exp)', () => {
 });
 
 describe('chooseVerified', () => {
-  it("falls back to the per-operator lowering when the compiler's choice computes something else", async () => {
-    const program = scaledProgram();
-    const chosen = compileProgram(program, {}, webgpuDefaults);
+  async function withAddTurnedSub(chosen: CompileOutcome): Promise<CompileOutcome> {
     const json = structuredClone(chosen.ugraph.toJSON()) as unknown as UGraph;
     addToSub(json);
     const { KernelGraph } = await import('../../src/ugraph/kernel-graph.js');
-    const wrong = { ...chosen, ugraph: KernelGraph.fromJSON(json as unknown as KernelGraphJSON) };
-    const picked = await chooseVerified(program, wrong, webgpuDefaults);
+    return { ...chosen, ugraph: KernelGraph.fromJSON(json as unknown as KernelGraphJSON) };
+  }
+
+  it("falls back to the per-operator lowering when the compiler's choice computes something else", async () => {
+    const program = scaledProgram();
+    const chosen = await compileProgram(program, { enabled: false }, webgpuDefaults);
+    const picked = await chooseVerified(program, await withAddTurnedSub(chosen), webgpuDefaults);
     expect(picked.outcome.ugraph.canonicalJSON()).toBe(chosen.ugraph.canonicalJSON());
     expect(picked.record.verdict).toBe('equivalent');
+    expect(picked.fellBack).toMatch(/does not compute the program/);
+  });
+
+  it("does not take the search's verdict for another μGraph than the one it verified", async () => {
+    const program = scaledProgram();
+    const searched = await compileProgram(program, {}, webgpuDefaults);
+    expect(searched.verified?.result.verdict).toBe('equivalent');
+    const picked = await chooseVerified(program, await withAddTurnedSub(searched), webgpuDefaults);
+    expect(picked.outcome.record.source).toBe('per-op-fallback');
     expect(picked.fellBack).toMatch(/does not compute the program/);
   });
 });

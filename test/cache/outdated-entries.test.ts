@@ -76,7 +76,7 @@ describe('an entry of another format or compiler at the program key', () => {
     ['an older format', (text) => text.replace('"schema": 3', '"schema": 2'), /it is in lock format 2, written by an older mugraph; this one reads and writes format 3/],
     ['a newer format', (text) => text.replace('"schema": 3', '"schema": 4'), /it is in lock format 4, written by a newer mugraph; this one reads and writes format 3 \(upgrade mugraph\)/],
     ['another compiler', (text) => reseal(JSON.parse(text), (e) => { e.config.compiler.compiler = 'naive-0'; }),
-      /it was compiled by "naive-0"; this mugraph compiles with "naive-1"/],
+      /it was compiled by "naive-0"; this mugraph compiles with "search-1"/],
   ];
 
   it.each(cases)('%s: is rejected as outdated by a frozen build, and replaced in place otherwise', async (name, edit, reason) => {

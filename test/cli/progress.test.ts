@@ -2,7 +2,7 @@
  * The CLI's live line (src/cli/progress.ts) on a fake terminal: it is drawn with its clock,
  * redrawn as time passes and around permanent lines, kept to one row, and absent where the
  * stream is not a TTY (CI logs get the permanent lines only). Then `mugraph warm` on a TTY:
- * the live line names each program's phase (evaluating, compiling, checking on the adapter)
+ * the live line names each program's phase (evaluating, compiling, searching, checking on the adapter)
  * while the permanent lines and the summary table go to the log.
  */
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -97,16 +97,22 @@ describe('mugraph warm', () => {
     const report = await warm({ config: join(project, 'config.mjs'), globs: [], log: (line) => logged.push(line), progressStream: stream });
     expect(report.exitCode, logged.join('\n')).toBe(0);
     const phases = writes.filter((w) => w !== ERASE).map((w) => w.replace(/ {2}[\d.]+ s$/, ''));
-    expect([...new Set(phases)]).toEqual([
+    // The search's counts change as it goes: every searching line has them, then they are left out below.
+    const searching = phases.filter((p) => p.includes(': searching'));
+    expect(searching.length).toBeGreaterThan(0);
+    for (const line of searching) expect(line).toMatch(/: searching: [\d,]+ explored, \d+ screened, \d+ verified$/);
+    expect([...new Set(phases.map((p) => p.replace(/: searching: .*$/, ': searching')))]).toEqual([
       '[1/1] src/model/small.tensor.ts: evaluating',
       '[1/1] src/model/small.tensor.ts  scaled_sum [export default]: compiling and verifying',
+      '[1/1] src/model/small.tensor.ts  scaled_sum [export default]: searching',
       '[1/1] src/model/small.tensor.ts  scaled_sum [export default]: checking on the adapter',
       '[1/1] src/model/small.tensor.ts  row_norm [export rowNorm]: compiling and verifying',
+      '[1/1] src/model/small.tensor.ts  row_norm [export rowNorm]: searching',
       '[1/1] src/model/small.tensor.ts  row_norm [export rowNorm]: checking on the adapter',
     ]);
     expect(writes.at(-1)).toBe(ERASE);
     expect(logged).toContainEqual(expect.stringMatching(/^src\/model\/small\.tensor\.ts {2}\(evaluated in [\d.]+ s\)$/));
-    expect(logged).toContainEqual(expect.stringMatching(/^ {2}compiled {2}row_norm \[export rowNorm\] {2}\d+ kernels {2}compile .* \([\d.]+ s\)$/));
+    expect(logged).toContainEqual(expect.stringMatching(/^ {2}compiled {2}row_norm \[export rowNorm\] {2}\d+ kernels {2}searched \(.*\) {2}compile .* \([\d.]+ s\)$/));
     expect(logged).toContainEqual(expect.stringMatching(/^│ program +│ target +│ status +│ kernels │ +time │$/));
     expect(tableRows(logged)).toEqual([
       ['scaled_sum [export default]', 'webgpu-defaults', 'compiled'],

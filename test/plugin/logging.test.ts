@@ -135,7 +135,8 @@ async function damageLock(lockDir: string): Promise<void> {
   }
 }
 
-const COMPILED = (program: string) => new RegExp(`compiled ${program} from src/model/small\\.tensor\\.ts for webgpu-defaults: \\d+ kernels? -> `);
+const COMPILED = (program: string) => new RegExp(`compiled ${program} from src/model/small\\.tensor\\.ts for webgpu-defaults: \\d+ kernels? `
+  + '\\(searched: [\\d,]+ explored, \\d+ screened, 1 verified, [\\d.]+ s\\) -> ');
 const REBUILT = /rebuilt \(.*corrupt or modified lock entry.*\) scaled_sum from src\/model\/small\.tensor\.ts/;
 
 describe.each(Object.keys(BUILDS) as Host[])('%s', (host) => {
