@@ -19,8 +19,9 @@
  */
 import { type AccumKind, type BlockOpSpec, type BlockTensorInfo, parseBlockOp } from '../ugraph/block-ops.js';
 import { UGraphError } from '../ugraph/errors.js';
+import { broadcastShapes } from '../ir/shape.js';
 import { type Grid } from '../ugraph/grid.js';
-import type { AbstractValue } from './abstract-value.js';
+import { type AbstractValue, describeValue } from './abstract-value.js';
 import { blockOpValue, tileValue } from './abstract-ugraph.js';
 import type { Expr } from './expr.js';
 import { joinLabels, type Labels, UNIT } from './labels.js';
@@ -36,6 +37,11 @@ export interface StorageTensor {
   readonly dtype: 'f16' | 'f32';
   readonly labels: Labels;
   readonly value: AbstractValue;
+  /**
+   * Partial results of a split reduction (a split-KV kernel's outputs): dim `dim`, labelled
+   * splitLabel(R), holds `parts` results side by side, each with label `inner` along it.
+   */
+  readonly split?: { readonly dim: number; readonly inner: number; readonly parts: number };
 }
 
 /** What a custom kernel reads and how its workgroups and loop divide the work. */
@@ -46,6 +52,8 @@ export interface KernelPlan {
   readonly gridLabels: readonly (number | null)[];
   /** The label the loop walks, or null. */
   readonly loopLabel: number | null;
+  /** The grid axis that splits the loop's (reduced) label into parts: a split-KV kernel; null otherwise. */
+  readonly splitAxis: number | null;
   readonly forloopRange: number;
   readonly iterators: readonly { readonly imap: readonly (number | null)[]; readonly fmap: number | null }[];
 }
@@ -109,22 +117,18 @@ export class BlockSearch {
     private readonly maxOps: number,
     private readonly maxSavers: number,
     private readonly counters: BlockCounters,
-    private readonly deadline: number,
+    /** Asked every 256 partial graphs whether to stop (the generator's work and time limits). */
+    private readonly shouldStop: () => boolean,
     /** Called every 256 partial graphs (progress reports). */
     private readonly tick?: () => void,
   ) {}
 
-  /** Runs the enumeration; false when the callback or the deadline stopped it. */
+  /** Runs the enumeration; false when the callback or a limit stopped it. */
   run(close: CloseCallback): boolean {
+    const infos = inputTileInfos(this.plan);
     this.plan.inputs.forEach((t, k) => {
       const it = this.plan.iterators[k]!;
-      const shape = t.shape.map((size, d) => {
-        const axis = it.imap.indexOf(d);
-        const split = axis >= 0 ? size / this.plan.grid[axis]! : size;
-        return it.fmap === d ? split / this.plan.forloopRange : split;
-      });
-      const info: BlockTensorInfo = Object.freeze({ shape: Object.freeze(shape), phase: 'pre', op: undefined });
-      this.push(info, t.labels, tileValue(t.value, t.shape.length, it.imap, it.fmap), [], it.fmap !== null);
+      this.push(infos[k]!, tileLabels(t, it.fmap), tileValue(t.value, t.shape.length, it.imap, it.fmap), [], it.fmap !== null);
     });
     this.extend(close, [-1]);
     return !this.stopped;
@@ -136,7 +140,7 @@ export class BlockSearch {
     if (this.used >= this.maxOps) return;
     if ((this.counters.explored & 255) === 0) {
       this.tick?.();
-      if (performance.now() > this.deadline) { this.stopped = true; return; }
+      if (this.shouldStop()) { this.stopped = true; return; }
     }
     for (const candidate of this.candidates()) {
       if (this.stopped) return;
@@ -182,6 +186,14 @@ export class BlockSearch {
   /** Appends the candidate's ops if every check passes; leaves partial work for truncate(). */
   private tryAppend(ops: readonly BlockOpSpec[]): boolean {
     for (const raw of ops) {
+      // Labels and shapes first, without the parser: most candidates fail here, and a parse
+      // failure builds an error (message and stack), which cost most of the search's time.
+      const labels = this.labelsOf(raw);
+      if (labels === undefined || !this.shapesFit(raw)) { this.counters.prunedByStructure++; return false; }
+      // Most operators the guide judges by their operands alone: judged before the result's
+      // value is built (the guide rejects about half of all candidates).
+      const byOperands = !this.guide.needsResult(raw, this.nodes);
+      if (byOperands && !this.guide.allows(raw, this.nodes, undefined, this.plan.forloopRange, this.plan.loopLabel)) { this.counters.prunedByGuide++; return false; }
       let parsed: { spec: BlockOpSpec; info: BlockTensorInfo };
       try {
         parsed = parseBlockOp(raw, this.infos, 'search');
@@ -190,22 +202,42 @@ export class BlockSearch {
         this.counters.prunedByStructure++;
         return false;
       }
-      const labels = this.labelsOf(parsed.spec, parsed.info);
-      if (labels === undefined) { this.counters.prunedByStructure++; return false; }
       const value = blockOpValue(parsed.spec, this.plan.forloopRange, this.infos, this.values);
       const loopDependent = parsed.spec.op !== 'accum' && parsed.spec.inputs.some((id) => this.nodes[id]!.loopDependent);
       const node: BlockNode = { info: parsed.info, labels, value, loopDependent, uses: 0 };
-      if (!this.guide.allows(parsed.spec, this.nodes, node, this.plan.forloopRange, this.plan.loopLabel)) { this.counters.prunedByGuide++; return false; }
       if (parsed.spec.op !== 'constant') {
+        // Novelty before the guide: a repeated value is the cheaper test.
         if (this.nodes.some((n) => n.info.phase === parsed.info.phase && sameValue(n.value, value))) { this.counters.prunedByStructure++; return false; }
-        if (this.oracle.isSubexpression(value) === 'no') { this.counters.prunedByExpression++; return false; }
       }
+      if (!byOperands && !this.guide.allows(parsed.spec, this.nodes, node, this.plan.forloopRange, this.plan.loopLabel)) { this.counters.prunedByGuide++; return false; }
+      if (parsed.spec.op !== 'constant' && this.oracle.isSubexpression(value) === 'no') { this.counters.prunedByExpression++; return false; }
       this.push(parsed.info, labels, value, readsOf(parsed.spec), loopDependent);
       this.ops.push(parsed.spec);
     }
     return true;
   }
 
+  /**
+   * The shape rules the parser would apply to operands (broadcasting, a matmul's inner
+   * dims, a concatenation's other dims, an accumulator's phase), checked without building
+   * an error; the parser still checks everything.
+   */
+  private shapesFit(op: BlockOpSpec): boolean {
+    const shape = (k: number) => this.infos[op.inputs[k]!]?.shape;
+    switch (op.op) {
+      case 'binary': return broadcastShapes(shape(0)!, shape(1)!) !== undefined;
+      case 'matmul': {
+        const [a, b] = [shape(0)!, shape(1)!];
+        return a.length >= 2 && b.length >= 2 && a[a.length - 1] === b[b.length - 2] && broadcastShapes(a.slice(0, -2), b.slice(0, -2)) !== undefined;
+      }
+      case 'concat': {
+        const [a, b] = [shape(0)!, shape(1)!];
+        return a.length === b.length && a.every((d, i) => i === op.dim || d === b[i]);
+      }
+      case 'accum': return this.infos[op.inputs[0]!]!.phase === 'pre';
+      default: return true;
+    }
+  }
   private push(info: BlockTensorInfo, labels: Labels, value: AbstractValue, operands: readonly number[], loopDependent: boolean): void {
     for (const id of operands) this.nodes[id]!.uses++;
     this.nodes.push({ info, labels, value, loopDependent, uses: 0 });
@@ -224,9 +256,8 @@ export class BlockSearch {
   }
 
   /** Labels of an op's result, or undefined when its operands are indexed inconsistently. */
-  private labelsOf(spec: BlockOpSpec, info: BlockTensorInfo): Labels | undefined {
-    const ls = spec.inputs.map((id) => this.nodes[id]!.labels);
-    const size1 = (labels: Labels) => labels.map((l, d) => (info.shape[d] === 1 && l === UNIT ? UNIT : l));
+  private labelsOf(spec: BlockOpSpec): Labels | undefined {
+    const ls = spec.inputs.map((id) => this.nodes[id]?.labels);
     switch (spec.op) {
       case 'constant': return [];
       case 'unary':
@@ -234,13 +265,13 @@ export class BlockSearch {
       case 'accum':
         if (spec.op === 'accum' && spec.kind === 'sumLastDim') return [...ls[0]!.slice(0, -1), UNIT];
         return ls[0];
-      case 'binary': return joinLabels(ls[0]!, ls[1]!);
+      case 'binary': return ls[1] && joinLabels(ls[0]!, ls[1]);
       case 'reduce': return ls[0]!.map((l, d) => (d === spec.dim ? UNIT : l));
       case 'matmul': {
         const [a, b] = [ls[0]!, ls[1]!];
         if (a[a.length - 1] !== b[b.length - 2]) return undefined;
         const batch = joinLabels(a.slice(0, -2), b.slice(0, -2));
-        return batch && size1([...batch, a[a.length - 2]!, b[b.length - 1]!]);
+        return batch && [...batch, a[a.length - 2]!, b[b.length - 1]!];
       }
       case 'concat': {
         const [a, b] = [ls[0]!, ls[1]!];
@@ -299,15 +330,19 @@ export class BlockSearch {
     const x = this.nodes[i]!;
     const kinds: AccumKind[] = ['sum', 'sumLastDim'];
     for (let k = 0; k < kinds.length; k++) {
-      yield { key: [i, 7, k, -1], ops: [{ op: 'accum', kind: kinds[k]!, inputs: [i] }] };
+      yield { key: [i, 7, k, i, -1], ops: [{ op: 'accum', kind: kinds[k]!, inputs: [i] }] };
       for (let id = 0; id < this.nodes.length; id++) {
         const m = this.nodes[id]!;
+        // The running max is an operand too: the key leads with the larger id (a combine
+        // kernel rescales an input tile by a running max computed after it).
         if (m.info.op?.op === 'accum' && m.info.op.kind === 'maxRescale') {
-          yield { key: [i, 7, k, id], ops: [{ op: 'accum', kind: kinds[k]!, inputs: [i], rescaleBy: id }] };
+          yield { key: [Math.max(i, id), 7, k, i, id], ops: [{ op: 'accum', kind: kinds[k]!, inputs: [i], rescaleBy: id }] };
         }
       }
     }
-    if (x.info.op?.op === 'reduce' && x.info.op.fn === 'max') yield { key: [i, 7, 2, -1], ops: [{ op: 'accum', kind: 'maxRescale', inputs: [i] }] };
+    // A running max follows a max: one computed here, or an input tile of saved maxes (a combine kernel).
+    const isMax = x.info.op === undefined ? x.value.kind === 'term' && x.value.expr.kind === 'max' : x.info.op.op === 'reduce' && x.info.op.fn === 'max';
+    if (isMax) yield { key: [i, 7, 2, i, -1], ops: [{ op: 'accum', kind: 'maxRescale', inputs: [i] }] };
   }
 
   /** `x fn c` (side 0) or `c fn x` (side 1), reusing the block's constant node of value c if there is one. */
@@ -317,6 +352,53 @@ export class BlockSearch {
     const binary = { op: 'binary', fn, inputs: side === 0 ? [x, id] : [id, x] } as BlockOpSpec;
     return existing >= 0 ? [binary] : [{ op: 'constant', value: c, inputs: [] }, binary];
   }
+}
+
+/** A tile's labels: a loop over a split dim walks its parts, so the tile has the inner label there. */
+function tileLabels(t: StorageTensor, fmap: number | null): Labels {
+  return t.split && fmap === t.split.dim ? t.labels.map((l, d) => (d === fmap ? t.split!.inner : l)) : t.labels;
+}
+
+/** The input tiles of a plan's block graph: each storage tensor cut by the grid and the loop. */
+function inputTileInfos(plan: KernelPlan): BlockTensorInfo[] {
+  return plan.inputs.map((t, k) => {
+    const it = plan.iterators[k]!;
+    const shape = t.shape.map((size, d) => {
+      const axis = it.imap.indexOf(d);
+      const split = axis >= 0 ? size / plan.grid[axis]! : size;
+      return it.fmap === d ? split / plan.forloopRange : split;
+    });
+    return Object.freeze({ shape: Object.freeze(shape), phase: 'pre' as const, op: undefined });
+  });
+}
+
+/**
+ * Which block search a plan runs: plans with the same key enumerate the same operator
+ * sequences, so one search serves them all (searchFor). A block graph's validity depends on
+ * tile sizes only through equalities between dims of one label (labels.ts) or of size 1, and
+ * its abstract values only through the sizes of reduced dims; so plans that differ only in how
+ * the grid splits labels no operator reduces agree on everything but the savers' maps and the
+ * stored shapes, which closing computes per plan.
+ */
+export function searchKey(plan: KernelPlan, reduced: ReadonlySet<number>): string {
+  const tiles = inputTileInfos(plan).map((info, k) => {
+    const t = plan.inputs[k]!;
+    const it = plan.iterators[k]!;
+    const dims = info.shape.map((size, d) => (it.imap.includes(d) && !reduced.has(t.labels[d]!) && size > 1 ? '*' : String(size)));
+    return `${t.id}:${dims.join(',')}:${describeValue(tileValue(t.value, t.shape.length, it.imap, it.fmap))}:${it.fmap}`;
+  });
+  return `${plan.loopLabel}/${plan.forloopRange}/${plan.splitAxis}/${tiles.join(';')}`;
+}
+
+/**
+ * A block state as another plan with the same searchKey would have reached it: the same
+ * operators, labels and values, with that plan's tile shapes.
+ */
+export function stateFor(state: BlockState, plan: KernelPlan): BlockState {
+  if (plan === state.plan) return state;
+  const infos = inputTileInfos(plan);
+  for (const op of state.ops) infos.push(parseBlockOp(op, infos, 'search').info);
+  return { ...state, plan, nodes: state.nodes.map((n, i) => ({ ...n, info: infos[i]! })) };
 }
 
 /**

@@ -18,6 +18,7 @@
  */
 import type { Program } from '../frontend/program.js';
 import type { BlockGraphSpec } from '../ugraph/block-graph.js';
+import type { BlockOpSpec } from '../ugraph/block-ops.js';
 import { GRID_AXES, type GridMap } from '../ugraph/grid.js';
 import { KernelGraph, type KernelGraphJSON, type KernelNodeJSON } from '../ugraph/kernel-graph.js';
 import { targetProblems } from '../ugraph/target-check.js';
@@ -25,8 +26,10 @@ import type { TargetProfile } from '../ugraph/target.js';
 import { DEFAULT_THREAD_CONFIG } from '../ugraph/thread-config.js';
 import { type AbstractValue, describeValue, repeatValue, termsOf } from './abstract-value.js';
 import type { Expr } from './expr.js';
-import { type BlockCounters, BlockSearch, type BlockState, type KernelPlan, type StorageTensor } from './block-search.js';
-import { kernelPlans, type PlanContext } from './kernel-plans.js';
+import { type BlockCounters, type BlockNode, BlockSearch, type BlockState, type KernelPlan, searchKey, stateFor, type StorageTensor } from './block-search.js';
+import { kernelPlans, type PlanContext, shrunkTiles } from './kernel-plans.js';
+import { isSplitLabel } from './labels.js';
+import { combineBudget, savedParts } from './split-kv.js';
 import type { OpMenu } from './op-menu.js';
 import type { ProgramGuide } from './program-guide.js';
 import type { SubexpressionOracle } from './subexpr.js';
@@ -42,7 +45,16 @@ export interface GeneratorLimits {
   readonly maxSavers: number;
   /** Deepening rounds (of the whole μGraph's operator budget) searched after the first that completes one. */
   readonly extraRounds: number;
+  /**
+   * Partial block graphs explored (counters.explored) past which the generator stops: a
+   * limit on work, not time, so that a program and its limits give the same μGraph on
+   * every machine. Sized so that every benchmark finishes its rounds well under it.
+   */
+  readonly maxExplored: number;
 }
+
+/** Why the generator stopped: its rounds done, the work or time limit, or the caller said stop. */
+export type GeneratorStop = 'exhausted' | 'work-limit' | 'time-limit' | 'caller';
 
 /**
  * Thread configs a complete candidate is tried with, in order, during the search (the
@@ -52,10 +64,26 @@ export interface GeneratorLimits {
  */
 const SEARCH_THREAD_CONFIGS = [DEFAULT_THREAD_CONFIG, { ...DEFAULT_THREAD_CONFIG, streamOperands: true as const }];
 
-/** Partial graphs explored past which no extra deepening round starts. */
-const EXTRA_ROUND_EXPLORED = 20_000;
+/**
+ * Tile shrink factors a complete candidate is tried with when the search instance's tiles
+ * do not fit the target (workgroup memory): smaller tiles compute the same function, and
+ * sizing.ts picks the final sizes anyway. Online softmax over a 64-wide head, for one,
+ * fits 16 KiB only below the search instance's 32x32 tiles.
+ */
+const SEARCH_TILE_SHRINKS = [1, 2, 4];
 
-export const DEFAULT_GENERATOR_LIMITS: GeneratorLimits = Object.freeze({ maxKernels: 3, maxBlockOps: 11, maxKernelInputs: 6, maxSavers: 3, extraRounds: 1 });
+/**
+ * What a kernel boundary costs in the deepening rounds, in operators: a kernel after the
+ * first is charged this much on top of its block graph (a combine kernel nothing, see
+ * split-kv.ts). Fused forms come first, as they should (each boundary stores and reloads an
+ * intermediate), and the multi-kernel enumeration, most of the work, starts later. The value
+ * is a judgment, not a measurement: one boundary weighs as much as a load and a store.
+ */
+const KERNEL_BOUNDARY_OPS = 2;
+
+export const DEFAULT_GENERATOR_LIMITS: GeneratorLimits = Object.freeze({
+  maxKernels: 3, maxBlockOps: 11, maxKernelInputs: 6, maxSavers: 3, extraRounds: 1, maxExplored: 1_000_000,
+});
 
 export interface GeneratorCounters extends BlockCounters {
   /** Complete μGraphs produced. */
@@ -75,6 +103,8 @@ interface BuiltKernel {
   readonly produces: ReadonlyMap<number, number>;
   /** Budget its block graph spent. */
   readonly weight: number;
+  /** How its workgroups and loop divide the work (to shrink its tiles at the end). */
+  readonly plan: KernelPlan;
 }
 
 export interface GeneratorContext {
@@ -98,6 +128,12 @@ export class Generator {
   private readonly kernels: BuiltKernel[] = [];
   private readonly prefixes = new Set<string>();
   private stopped = false;
+  private stop: GeneratorStop = 'exhausted';
+
+  /** Why run() returned (superoptimize reports 'work-limit' from here). */
+  get stopReason(): GeneratorStop {
+    return this.stop;
+  }
 
   constructor(private readonly ctx: GeneratorContext) {}
 
@@ -118,14 +154,22 @@ export class Generator {
       const before = this.ctx.counters.complete;
       this.kernelLevel(onCandidate);
       if (firstFound === undefined && this.ctx.counters.complete > before) firstFound = this.maxOps;
-      // Rounds after the first that completes a graph only add operators; one more round is
-      // searched (a form one operator longer can be cheaper: a loop with its accumulators), then stop.
-      // The extra rounds run only while the search is small (a count, not a clock, so that the
-      // result is the same on every machine).
-      const cheap = this.ctx.counters.explored < EXTRA_ROUND_EXPLORED;
-      if (firstFound !== undefined && (this.maxOps >= firstFound + this.ctx.limits.extraRounds || !cheap)) return true;
+      // Rounds after the first that completes a graph only add operators; `extraRounds` more
+      // are searched (a form one operator longer can be cheaper, or the only correct one: a
+      // loop with its accumulators, online softmax's rescaled sums), then stop.
+      if (firstFound !== undefined && this.maxOps >= firstFound + this.ctx.limits.extraRounds) return !this.stopped;
     }
-    return !this.stopped && performance.now() <= this.ctx.deadline;
+    return !this.stopped;
+  }
+
+  /** Whether to stop now: the caller, the work limit, or the deadline (the last resort). */
+  private shouldStop(): boolean {
+    if (this.stopped) return true;
+    if (this.ctx.counters.explored > this.ctx.limits.maxExplored) this.stop = 'work-limit';
+    else if (performance.now() > this.ctx.deadline) this.stop = 'time-limit';
+    else return false;
+    this.stopped = true;
+    return true;
   }
 
   /** Budget spent by the kernels so far (the round's budget is for the whole μGraph). */
@@ -140,20 +184,47 @@ export class Generator {
   private kernelLevel(onCandidate: CandidateCallback): void {
     const storage = this.storage();
     const previous = this.kernels[this.kernels.length - 1];
-    for (const inputs of inputSets(storage, this.ctx.limits.maxKernelInputs)) {
+    // After a split kernel comes its combine kernel: it reads the parts and loops over them.
+    const combine = previous !== undefined && previous.plan.splitAxis !== null;
+    const sets = combine ? [[...previous.outputs]] : inputSets(storage, this.ctx.limits.maxKernelInputs);
+    for (const inputs of sets) {
       if (previous && !inputs.some((t) => previous.outputs.includes(t))) continue;
-      for (const plan of kernelPlans(inputs, this.ctx.plans)) {
-        if (this.stopped || performance.now() > this.ctx.deadline) { this.stopped = true; return; }
-        const search = new BlockSearch(plan, this.ctx.menu, this.ctx.guide, this.ctx.oracle, Math.min(this.ctx.limits.maxBlockOps, this.maxOps - this.spent()), this.ctx.limits.maxSavers, this.ctx.counters, this.ctx.deadline, this.ctx.onTick);
-        if (!search.run((state) => this.close(state, onCandidate))) { this.stopped = true; return; }
+      const plans = kernelPlans(inputs, this.ctx.plans).filter((p) => !combine || (p.loopLabel !== null && isSplitLabel(p.loopLabel)));
+      for (const group of searchGroups(plans, this.ctx.plans.reduced)) {
+        if (this.shouldStop()) return;
+        const boundary = this.kernels.length > 0 ? KERNEL_BOUNDARY_OPS : 0;
+        const budget = combine ? combineBudget(inputs.length) : Math.min(this.ctx.limits.maxBlockOps, this.maxOps - this.spent() - boundary);
+        if (budget <= 0) return;
+        const search = new BlockSearch(group[0]!, this.ctx.menu, this.ctx.guide, this.ctx.oracle, budget, this.ctx.limits.maxSavers, this.ctx.counters, () => this.shouldStop(), this.ctx.onTick);
+        search.run((state) => this.closeEach(state, group, onCandidate));
+        if (this.stopped) return;
       }
     }
+  }
+
+  /**
+   * Offered every block state of a search shared by a group of plans: when its sinks could
+   * close a kernel at all (a test that does not depend on the plan), closes it under each plan.
+   */
+  private closeEach(state: BlockState, group: readonly KernelPlan[], onCandidate: CandidateCallback): boolean {
+    if (this.stopped) return false;
+    let sinks = 0;
+    for (const n of state.nodes) {
+      if (n.uses !== 0 || n.info.phase === 'const') continue;
+      if (n.info.phase !== 'post') return true;
+      sinks++;
+    }
+    if (sinks === 0 || sinks > this.ctx.limits.maxSavers) return true;
+    for (const plan of group) if (!this.close(stateFor(state, plan), onCandidate)) return false;
+    return true;
   }
 
   /** Offered every block state: closes it as a kernel when it can; returns false to stop. */
   private close(state: BlockState, onCandidate: CandidateCallback): boolean {
     if (this.stopped) return false;
-    const sinks = state.nodes.flatMap((n, id) => (n.uses === 0 && n.info.phase !== 'const' ? [id] : []));
+    const split = state.plan.splitAxis !== null;
+    // A split kernel also saves its running maxes: the combine kernel rescales each part by them.
+    const sinks = state.nodes.flatMap((n, id) => ((n.uses === 0 && n.info.phase !== 'const') || (split && isRunningMax(n)) ? [id] : []));
     if (sinks.length === 0 || sinks.length > this.ctx.limits.maxSavers) return true;
     if (sinks.some((id) => state.nodes[id]!.info.phase !== 'post')) return true;
     const omaps = sinks.map((id) => omapOf(state.plan, state.nodes[id]!.labels));
@@ -168,11 +239,12 @@ export class Generator {
       const omap = omaps[k]!;
       let value = node.value;
       omap.forEach((dim, axis) => { if (dim !== null) value = repeatValue(value, node.info.shape.length - 1 - dim, state.plan.grid[axis]!); });
-      const match = remaining.find((i) => !produces.has(i) && this.ctx.oracle.equalsTarget(value, i));
+      // A split kernel's results are parts, never a program output.
+      const match = split ? undefined : remaining.find((i) => !produces.has(i) && this.ctx.oracle.equalsTarget(value, i));
       const shape = node.info.shape.map((size, d) => size * (omap.includes(d) ? state.plan.grid[omap.indexOf(d)]! : 1));
       const dtype = match === undefined ? 'f32' : this.ctx.program.outputs[match]!.tensor.dtype;
       if (match !== undefined) produces.set(match, firstId + k);
-      outputs.push({ id: firstId + k, shape, dtype, labels: node.labels, value });
+      outputs.push(split ? savedParts(firstId + k, shape, node.labels, value, state.plan) : { id: firstId + k, shape, dtype, labels: node.labels, value });
       return { tensor: id, omap, dtype };
     });
     const node: KernelNodeJSON = {
@@ -184,12 +256,16 @@ export class Generator {
     // An intermediate is worth a kernel boundary only as a program value that needs a
     // reduction (a full row sum, say): anything elementwise fuses into its consumer instead.
     const known = new Set(this.storage().flatMap((t) => termsOf(t.value)));
-    const worthSaving = (v: AbstractValue) => hasReduction(v) && this.ctx.guide.isProgramValue(v) && !this.ctx.guide.continuesElementwise(v)
+    // A split kernel's parts are no program value (a sum over part of a label): any reduction is.
+    const worthSaving = (v: AbstractValue) => hasReduction(v) && (split || this.ctx.guide.isProgramValue(v)) && !this.ctx.guide.continuesElementwise(v)
       && !termsOf(v).every((e) => known.has(e));
     if (outputs.some((t) => ![...produces.values()].includes(t.id) && !worthSaving(t.value))) return true;
     const intermediates = outputs.filter((t) => ![...produces.values()].includes(t.id));
-    if (intermediates.length > 0 && !this.isNewPrefix(outputs)) return true;
-    this.kernels.push({ node, outputs, produces, weight: state.used });
+    if (intermediates.length > 0 && !this.isNewPrefix(outputs, state.ops)) return true;
+    // A combine kernel is not charged to the round: its budget is its own (combineBudget).
+    const combining = this.kernels[this.kernels.length - 1]?.plan.splitAxis != null;
+    const weight = combining ? 0 : state.used + (this.kernels.length > 0 ? KERNEL_BOUNDARY_OPS : 0);
+    this.kernels.push({ node, outputs, produces, weight, plan: state.plan });
     try {
       const done = remaining.every((i) => produces.has(i));
       if (done) return this.complete(onCandidate);
@@ -206,12 +282,28 @@ export class Generator {
    * plan reaching the same ones would repeat the same continuations. The first plan stands
    * for all of them (sizing.ts re-tiles the chosen μGraph anyway).
    */
-  private isNewPrefix(outputs: readonly StorageTensor[]): boolean {
+  private isNewPrefix(outputs: readonly StorageTensor[], ops: readonly BlockOpSpec[]): boolean {
     const tensors = [...this.kernels.flatMap((k) => k.outputs), ...outputs];
-    const key = JSON.stringify([this.maxOps, ...tensors.map((t) => [describeValue(t.value), t.shape, t.labels])]);
+    // Rescaled accumulators count too: a sum rescaled by its running max and one that is not
+    // have the same abstract value (docs/search.md §1.2), and only the verifier tells them apart.
+    const rescaled = [...this.kernels.map((k) => (k.node.op === 'custom' ? k.node.block.ops : [])), ops].map(rescaledCount);
+    const key = JSON.stringify([this.maxOps, rescaled, ...tensors.map((t) => [describeValue(t.value), t.shape, t.labels])]);
     if (this.prefixes.has(key)) return false;
     this.prefixes.add(key);
     return true;
+  }
+
+  /** The kernels as a μGraph that fits the target: the search instance, or smaller tiles, with a search thread config. */
+  private fittingGraph(inputs: KernelGraphJSON['inputs'], outputs: KernelGraphJSON['outputs']): KernelGraph | undefined {
+    for (const factor of SEARCH_TILE_SHRINKS) {
+      const nodes = retiled(this.kernels, this.ctx.plans, factor);
+      if (!nodes) continue;
+      for (const thread of SEARCH_THREAD_CONFIGS) {
+        const candidate = new KernelGraph({ schema: 1, inputs, nodes: nodes.map((n) => ({ ...n, thread })), outputs });
+        if (targetProblems(candidate, this.ctx.target).length === 0) return candidate;
+      }
+    }
+    return undefined;
   }
 
   private complete(onCandidate: CandidateCallback): boolean {
@@ -224,17 +316,43 @@ export class Generator {
     const outputs = this.ctx.program.outputs.map((o, i) => ({ name: o.name, tensor: produces.get(i)! }));
     const inputs = this.ctx.program.inputs.map((t, i) => ({ name: this.ctx.program.inputSpecs[i]!.name, shape: t.shape, dtype: t.dtype }));
     this.ctx.counters.complete++;
-    let graph: KernelGraph | undefined;
-    for (const thread of SEARCH_THREAD_CONFIGS) {
-      const json: KernelGraphJSON = { schema: 1, inputs, nodes: this.kernels.map((k) => ({ ...k.node, thread })), outputs };
-      const candidate = new KernelGraph(json);
-      const problems = targetProblems(candidate, this.ctx.target);
-      if (problems.length === 0) { graph = candidate; break; }
-    }
+    const graph = this.fittingGraph(inputs, outputs);
     if (!graph) { this.ctx.counters.overTarget++; return true; }
-    if (!onCandidate(graph)) this.stopped = true;
+    if (!onCandidate(graph)) { this.stopped = true; this.stop = 'caller'; }
     return !this.stopped;
   }
+}
+
+/** Plans grouped by the block search they run (searchKey), in the order of their first plan. */
+function searchGroups(plans: readonly KernelPlan[], reduced: ReadonlySet<number>): KernelPlan[][] {
+  const groups = new Map<string, KernelPlan[]>();
+  for (const plan of plans) {
+    const key = searchKey(plan, reduced);
+    const group = groups.get(key);
+    if (group) group.push(plan);
+    else groups.set(key, [plan]);
+  }
+  return [...groups.values()];
+}
+
+/** Nodes of the kernels with tiles `factor` times smaller where they shrink (all of them at 1). */
+function retiled(kernels: readonly BuiltKernel[], plans: PlanContext, factor: number): KernelNodeJSON[] | undefined {
+  let changed = factor === 1;
+  const nodes = kernels.map((k) => {
+    const shrunk = factor === 1 ? undefined : shrunkTiles(k.plan, plans, factor);
+    if (!shrunk || k.node.op !== 'custom') return k.node;
+    changed = true;
+    return { ...k.node, block: { ...k.node.block, grid: shrunk.grid, forloopRange: shrunk.forloopRange } };
+  });
+  return changed ? nodes : undefined;
+}
+
+function rescaledCount(ops: readonly BlockOpSpec[]): number {
+  return ops.filter((op) => op.op === 'accum' && op.rescaleBy !== undefined).length;
+}
+
+function isRunningMax(n: BlockNode): boolean {
+  return n.info.op?.op === 'accum' && n.info.op.kind === 'maxRescale';
 }
 
 function hasReduction(v: AbstractValue): boolean {
@@ -247,12 +365,22 @@ function hasReduction(v: AbstractValue): boolean {
   return termsOf(v).some(walk);
 }
 
-/** Per grid axis, the dim of a tile with these labels that the axis's workgroups concatenate along. */
+/**
+ * Per grid axis, the dim of a tile with these labels that the axis's workgroups concatenate
+ * along. A split kernel's parts go side by side along the last dim, which must then carry
+ * neither the split label (it was reduced) nor another axis's label.
+ */
 function omapOf(plan: KernelPlan, labels: readonly number[]): (number | null)[] | undefined {
   const omap: (number | null)[] = [];
   for (let axis = 0; axis < GRID_AXES.length; axis++) {
     const label = plan.gridLabels[axis];
     if (label === null || label === undefined) { omap.push(null); continue; }
+    if (axis === plan.splitAxis) {
+      const last = labels.length - 1;
+      if (last < 0 || labels.includes(label) || plan.gridLabels.includes(labels[last]!)) return undefined;
+      omap.push(last);
+      continue;
+    }
     const dim = labels.indexOf(label);
     if (dim < 0) return undefined;
     omap.push(dim);

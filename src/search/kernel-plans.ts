@@ -15,7 +15,7 @@
  */
 import { type Grid } from '../ugraph/grid.js';
 import type { KernelPlan, StorageTensor } from './block-search.js';
-import { UNIT } from './labels.js';
+import { isSplitLabel, UNIT } from './labels.js';
 
 /** Largest tile along a grid-split label in the search instance. */
 export const SEARCH_GRID_TILE = 32;
@@ -44,11 +44,41 @@ export function kernelPlans(inputs: readonly StorageTensor[], ctx: PlanContext):
       const plan = makePlan(inputs, gridLabels, loopLabel, ctx, SEARCH_GRID_TILE, SEARCH_LOOP_TILE);
       if (!plan) continue;
       // Reduced loops first (the matmul's K), then wider grids, then no loop.
-      const rank = (loopLabel === null ? 2 : ctx.reduced.has(loopLabel) ? 0 : 1) * 10 - gridLabels.length;
+      const rank = (loopLabel === null ? 2 : ctx.reduced.has(loopLabel) || isSplitLabel(loopLabel) ? 0 : 1) * 10 - gridLabels.length;
       plans.push({ plan, rank });
     }
   }
+  // Split plans (split-KV): the grid also divides a reduced label the loop walks, each
+  // workgroup reducing one part; a combine kernel merges the parts (generator.ts).
+  for (const reduced of present.filter((l) => ctx.reduced.has(l) && !ctx.parallel.has(l))) {
+    const parts = splitParts(ctx.sizes[reduced]!, SEARCH_LOOP_TILE);
+    if (parts === undefined) continue;
+    for (const gridLabels of subsets(gridable, 2)) {
+      const plan = splitPlan(inputs, gridLabels, reduced, parts, ctx);
+      if (plan) plans.push({ plan, rank: 30 - gridLabels.length });
+    }
+  }
   return plans.sort((a, b) => a.rank - b.rank).map((p) => p.plan);
+}
+
+/**
+ * Parts a split plan divides a reduced label of this size into, in the search instance:
+ * about eight loop tiles per part, at least two parts, and at least two iterations per
+ * part (otherwise the loop, and with it the online rescaling, has nothing to do).
+ */
+export function splitParts(size: number, loopTile: number): number | undefined {
+  let parts = 2;
+  while (size % (parts * 2) === 0 && size / (parts * 2) >= loopTile * 8) parts *= 2;
+  return size % parts === 0 && size / parts >= 2 * loopTile && (size / parts) % loopTile === 0 ? parts : undefined;
+}
+
+/** A split plan: grid over `gridLabels` and `parts` parts of `reduced`, the loop walking each part. */
+function splitPlan(inputs: readonly StorageTensor[], gridLabels: readonly number[], reduced: number, parts: number, ctx: PlanContext): KernelPlan | undefined {
+  const gridSizes = gridLabels.map((l) => ctx.sizes[l]! / (ctx.batch.has(l) ? 1 : largestDivisorAtMost(ctx.sizes[l]!, SEARCH_GRID_TILE)));
+  if (gridSizes.some((g) => g === 1)) return undefined;
+  const forloopRange = ctx.sizes[reduced]! / parts / SEARCH_LOOP_TILE;
+  const plan = planWith(inputs, [...gridLabels, reduced], [...gridSizes, parts], reduced, forloopRange);
+  return plan && Object.freeze({ ...plan, splitAxis: gridLabels.length });
 }
 
 /** The plan for given labels and tile limits; undefined when a label would not really be split. */
@@ -57,8 +87,13 @@ export function makePlan(
 ): KernelPlan | undefined {
   const gridSizes = gridLabels.map((l) => ctx.sizes[l]! / (ctx.batch.has(l) ? 1 : largestDivisorAtMost(ctx.sizes[l]!, gridTile)));
   if (gridSizes.some((g) => g === 1)) return undefined;
-  const forloopRange = loopLabel === null ? 1 : ctx.sizes[loopLabel]! / largestDivisorAtMost(ctx.sizes[loopLabel]!, loopTile);
+  // A loop over a split dim walks its parts, one per iteration (a combine kernel).
+  const forloopRange = loopLabel === null ? 1
+    : isSplitLabel(loopLabel) ? (inputs.find((t) => t.split && t.labels[t.split.dim] === loopLabel)?.split?.parts ?? 1)
+    : ctx.sizes[loopLabel]! / largestDivisorAtMost(ctx.sizes[loopLabel]!, loopTile);
   if (loopLabel !== null && forloopRange === 1) return undefined;
+  // The grid never splits the inner label of a split dim: its parts sit side by side there.
+  if (inputs.some((t) => t.split && gridLabels.includes(t.split.inner))) return undefined;
   return planWith(inputs, gridLabels, gridSizes, loopLabel, forloopRange);
 }
 
@@ -86,9 +121,36 @@ export function planWith(
     grid: Object.freeze(grid) as unknown as Grid,
     gridLabels: Object.freeze([0, 1, 2].map((axis) => (grid[axis]! > 1 ? gridLabels[axis]! : null))),
     loopLabel: forloopRange > 1 ? loopLabel : null,
+    splitAxis: null,
     forloopRange,
     iterators: Object.freeze(iterators),
   });
+}
+
+/**
+ * The plan's grid and loop with every tile `factor` times smaller where it divides (batch
+ * axes already take one entry): the same block graph on smaller tiles, which fits a
+ * target's workgroup memory when the search instance does not. undefined when no tile
+ * shrinks.
+ */
+export function shrunkTiles(plan: KernelPlan, ctx: PlanContext, factor: number): { grid: Grid; forloopRange: number } | undefined {
+  let changed = false;
+  const grid = plan.grid.map((g, axis) => {
+    const label = plan.gridLabels[axis];
+    // The split axis stays: its parts are the combine kernel's loop.
+    if (label === null || label === undefined || ctx.batch.has(label) || axis === plan.splitAxis) return g;
+    const tile = ctx.sizes[label]! / g;
+    if (tile % factor !== 0 || tile === factor) return g;
+    changed = true;
+    return g * factor;
+  });
+  let forloopRange = plan.forloopRange;
+  if (plan.loopLabel !== null && !isSplitLabel(plan.loopLabel)) {
+    const parts = plan.splitAxis === null ? 1 : plan.grid[plan.splitAxis]!;
+    const tile = ctx.sizes[plan.loopLabel]! / parts / forloopRange;
+    if (tile % factor === 0 && tile > factor) { forloopRange *= factor; changed = true; }
+  }
+  return changed ? { grid: Object.freeze(grid) as unknown as Grid, forloopRange } : undefined;
 }
 
 export function largestDivisorAtMost(n: number, limit: number): number {

@@ -22,6 +22,20 @@ export const UNIT = -1;
 
 export type Labels = readonly number[];
 
+/**
+ * The label of a dim that holds the partial results of a split reduction side by side: a
+ * split-KV kernel's grid divides reduced label `reduced` into parts and saves each part's
+ * result next to the others along the last dim (kernel-plans.ts). Negative, so that it
+ * never collides with a program label or UNIT.
+ */
+export function splitLabel(reduced: number): number {
+  return -2 - reduced;
+}
+
+export function isSplitLabel(label: number): boolean {
+  return label <= -2;
+}
+
 export interface ProgramLabels {
   /** The program after composite expansion. */
   readonly program: Program;

@@ -151,7 +151,7 @@ function totals(reports: readonly PartSearchReport[]): Counts {
 
 /** The parts' reports as one: counts and phase times summed, the stop reason the most limiting. */
 function merged(reports: readonly PartSearchReport[], pick: string, partition: PartitionReport, start: number, verification?: VerifyResult): SearchReport {
-  const stops: StopReason[] = ['time-limit', 'candidate-limit'];
+  const stops: StopReason[] = ['time-limit', 'work-limit', 'candidate-limit'];
   const stopReason = stops.find((s) => reports.some((r) => r.stopReason === s)) ?? 'exhausted';
   const phases = new Map<PhaseName, number>();
   for (const r of reports) for (const p of r.phases) phases.set(p.phase, (phases.get(p.phase) ?? 0) + p.ms);

@@ -60,6 +60,7 @@ export class ProgramGuide {
   private readonly labelsOf = new Map<Expr, ReadonlySet<number>>();
   private readonly keyMemo = new Map<Expr, string[]>();
   private readonly textMemo = new Map<Expr, string>();
+  private readonly programValueMemo = new Map<Expr, boolean>();
   /** Terms the program applies a one-operand elementwise op to (a unary, a scale, an op with a constant). */
   private readonly elementwiseOperands = new Set<string>();
 
@@ -118,9 +119,22 @@ export class ProgramGuide {
     }
   }
 
-  /** Whether appending `op` (result `result`) to a block whose tensors are `nodes` mirrors the program. */
-  allows(op: BlockOpSpec, nodes: readonly GuideNode[], result: GuideNode, forloopRange: number, loopLabel: number | null): boolean {
-    const operand = (i: number) => nodes[op.inputs[i]!] ?? result;
+  /**
+   * Whether allows() needs the operator's result (its value): only for two-operand
+   * arithmetic without a constant and for matmuls, which may be admitted as program values.
+   */
+  needsResult(op: BlockOpSpec, nodes: readonly GuideNode[]): boolean {
+    if (op.op === 'matmul') return true;
+    if (op.op !== 'binary') return false;
+    return !op.inputs.some((id) => nodes[id]?.info.op?.op === 'constant');
+  }
+
+  /**
+   * Whether appending `op` (result `result`) to a block whose tensors are `nodes` mirrors the
+   * program; `result` may be left out where needsResult() says it is not needed.
+   */
+  allows(op: BlockOpSpec, nodes: readonly GuideNode[], result: GuideNode | undefined, forloopRange: number, loopLabel: number | null): boolean {
+    const operand = (i: number) => (nodes[op.inputs[i]!] ?? result)!;
     const expr = (i: number) => { const v = operand(i).value; return v.kind === 'term' ? v.expr : undefined; };
     switch (op.op) {
       case 'constant': return true;
@@ -134,7 +148,7 @@ export class ProgramGuide {
         if (cp !== undefined) { const x = expr(1); return x !== undefined && this.has(this.constBinary, `${op.fn}:1:${cp}:$`, x); }
         const [x, y] = [expr(0), expr(1)];
         if (x !== undefined && y !== undefined && this.keys(x).some((kx) => this.keys(y).some((ky) => this.binary.has(`${op.fn}:${kx}:${ky}`)))) return true;
-        return this.isProgramValue(result.value);
+        return this.isProgramValue(result!.value);
       }
       case 'reduce': {
         const x = expr(0);
@@ -146,7 +160,7 @@ export class ProgramGuide {
         if (x !== undefined && y !== undefined && this.mirrorsReduction('sum', la[la.length - 1]!, [...factorsOf(x), ...factorsOf(y)])) return true;
         // A matmul of concatenations (which the concat rule admitted) contracts several products at once.
         if ([0, 1].some((i) => operand(i).info.op?.op === 'concat')) return true;
-        return this.isProgramValue(result.value);
+        return this.isProgramValue(result!.value);
       }
       case 'concat': {
         const side = op.dim === operand(0).info.shape.length - 1 ? 0 : 1;
@@ -167,11 +181,15 @@ export class ProgramGuide {
 
   /** Whether a value is, modulo the axioms, a value some node of the program computes (or an output). */
   isProgramValue(v: AbstractValue): boolean {
-    if (v.kind === 'term') {
+    if (v.kind !== 'term') return this.oracle.targets.some((_, i) => this.oracle.equalsTarget(v, i));
+    // Memoized per term (terms are hash-consed): the search asks about the same ones often.
+    let answer = this.programValueMemo.get(v.expr);
+    if (answer === undefined) {
       const c = this.oracle.classOf(v.expr);
-      if (c !== undefined && this.values.has(c)) return true;
+      answer = (c !== undefined && this.values.has(c)) || this.oracle.targets.some((_, i) => this.oracle.equalsTarget(v, i));
+      this.programValueMemo.set(v.expr, answer);
     }
-    return this.oracle.targets.some((_, i) => this.oracle.equalsTarget(v, i));
+    return answer;
   }
 
   /**

@@ -61,7 +61,7 @@ export interface SearchProgress {
 
 export type PhaseName = 'target' | 'generate' | 'screen' | 'select' | 'verify';
 
-export type StopReason = 'exhausted' | 'time-limit' | 'candidate-limit';
+export type StopReason = 'exhausted' | 'time-limit' | 'work-limit' | 'candidate-limit';
 
 export interface SearchReport {
   readonly stopReason: StopReason;
@@ -162,12 +162,13 @@ async function searchWhole(program: Program, options: SearchOptions): Promise<Wh
   let lastReport = performance.now();
   let stopReason: StopReason = 'exhausted';
   const generateStart = performance.now();
-  const exhausted = new Generator({
+  const generator = new Generator({
     program, target, oracle, menu, inputs, limits, counters, guide: new ProgramGuide(expanded, labels, oracle),
     plans: { sizes: labels.sizes, parallel, reduced: labels.reduced, batch },
     deadline: generateStart + limits.timeMs,
     onTick: () => { if (performance.now() - lastReport > 250) { lastReport = performance.now(); progress('generate'); } },
-  }).run((graph) => {
+  });
+  generator.run((graph) => {
     if (seen.has(graph.hash)) return true;
     seen.add(graph.hash);
     const result = screener.screen(graph);
@@ -176,7 +177,8 @@ async function searchWhole(program: Program, options: SearchOptions): Promise<Wh
     if (screened.length >= limits.maxCandidates) { stopReason = 'candidate-limit'; return false; }
     return true;
   });
-  if (!exhausted && stopReason === 'exhausted') stopReason = 'time-limit';
+  // The candidate limit is ours; the generator knows whether it ran out of time or work.
+  if (stopReason === 'exhausted' && generator.stopReason !== 'caller') stopReason = generator.stopReason;
   phases.push({ phase: 'generate', ms: performance.now() - generateStart });
   progress('screen');
 
