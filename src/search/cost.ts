@@ -15,15 +15,24 @@
  *     staging, after each staged operator, at the end of an iteration that wrote workgroup
  *     memory, after running-max commits, a tree level per reduction lane level);
  *   - launches (dispatches: a concat launches one per operand, reshapes and folded constants
- *     none, an output that aliases an input or another output one copy).
+ *     none, an output that aliases an input or another output one copy);
+ *   - loads: what a matmul's invocations load per K step (codegen register-tiles every
+ *     matmul: an r x c tile loads r A elements and c / (16 bytes / element size) vector
+ *     loads of B; the pre-defined schedules as their WGSL does), so that a narrow tile costs
+ *     more than a wide one doing the same FLOPs;
  * and turns them into estimated microseconds on a nominal device (the constants below,
  * named assumptions, not measurements of any one adapter):
- *   kernel µs = LAUNCH_US + max(bytes / STORAGE_BYTES_PER_US, flops / FLOPS_PER_US) / utilization
+ *   kernel µs = LAUNCH_US + (bytes / STORAGE_BYTES_PER_US + issue / FLOPS_PER_US) / utilization
  *             + waves · barriers per workgroup · BARRIER_US
- * where utilization = min(1, workgroups · invocations / NOMINAL_LANES) charges kernels too
- * small to fill the device (without it one workgroup doing everything would read the least
- * and look best), and waves = the rounds of NOMINAL_LANES / invocations workgroups the
- * kernel's barriers are paid in. The score is the sum over launches. Storage bytes use the
+ *   issue     = flops + LOAD_FLOPS · loads
+ * where utilization = min(1, workgroups / NOMINAL_CORES) · invocations / lanes charges
+ * kernels too small to fill the device (without it one workgroup doing everything would read
+ * the least and look best), lanes = invocations rounded up to SIMD_WIDTH (a workgroup of 4
+ * invocations still occupies a SIMD register of 8 lanes), and waves = the rounds of
+ * NOMINAL_LANES / invocations workgroups the kernel's barriers are paid in. Memory and
+ * arithmetic add rather than overlap: the adapters that run WebGPU's defaults in software
+ * (lavapipe, SwiftShader) are CPUs whose threads wait on their own loads. The score is the
+ * sum over launches. Storage bytes use the
  * tensors' dtypes (the f16 variant runs where the adapter has shader-f16); workgroup-memory
  * traffic, caches and occupancy limits from register or workgroup-memory use are not
  * modelled.
@@ -36,7 +45,7 @@ import { workgroupCount } from '../ugraph/grid.js';
 import type { KernelGraph } from '../ugraph/kernel-graph.js';
 import type { CustomKernelNode, KernelNode } from '../ugraph/kernel-ops.js';
 import { reductionScratch, registerRowSumCandidates } from '../ugraph/memory.js';
-import { blockResidency } from '../ugraph/residency.js';
+import { blockResidency, registerTile } from '../ugraph/residency.js';
 import type { TargetProfile } from '../ugraph/target.js';
 import { SUBGROUP_BROADCAST_LANES, type ThreadConfig } from '../ugraph/thread-config.js';
 
@@ -50,14 +59,35 @@ export const FLOPS_PER_US = 1_000_000;
  * beyond the pass.
  */
 export const LAUNCH_US = 10;
-/** Invocations the nominal device runs at once; a kernel with fewer runs proportionally slower. */
+/** Invocations the nominal device runs at once: the barriers of a kernel's workgroups are paid in rounds of this many invocations. */
 export const NOMINAL_LANES = 256;
+/**
+ * Workgroups the nominal device runs side by side (its cores or compute units; each runs
+ * one workgroup's invocations together): a kernel of fewer workgroups leaves cores idle
+ * however many invocations each has. On lavapipe a workgroup is one thread's work, so one
+ * workgroup of 256 invocations runs on one core; 16 (sizing.ts MIN_WORKGROUPS) cover the
+ * threads of the hosts measured with room to balance. Replaces NOMINAL_LANES as the measure of
+ * a kernel too small for the device, which rated one workgroup of 256 invocations as full.
+ */
+export const NOMINAL_CORES = 16;
 /**
  * One workgroup barrier: 0.25 µs. Cheap on a GPU (tens of ns); on lavapipe a barrier turns
  * the shader into a coroutine whose live values go through memory (bench/NOTES.md,
  * "Barriers"), so it is charged more than a GPU would.
  */
 export const BARRIER_US = 0.25;
+/**
+ * Issue cost of one load into a matmul's registers, in FLOPs (12 FMAs): on lavapipe a load
+ * per lane is a gather, and the register tile's loads per FMA decide its speed. rmsnorm
+ * b1 (rows 2, f16, 256 columns per workgroup, WebGPU's defaults, interleaved, kernel time):
+ * 2 x 8 tiles (0.19 loads per FMA) took 1.3x and 2 x 4 (0.38) 2.1x the time of 2 x 16
+ * (0.125); 12 FMAs a load predicts 1.3x and 2.2x.
+ */
+export const LOAD_FLOPS = 24;
+/** Lanes a SIMD register holds (lavapipe on AVX2: 8 f32): a workgroup's invocations run in whole registers. */
+export const SIMD_WIDTH = 8;
+/** Bytes of one vector load (vec4<f32>, or 8 packed halves). */
+const VECTOR_LOAD_BYTES = 16;
 
 /** Elements per workgroup of the pre-defined elementwise, transpose and concat kernels (codegen/wgsl). */
 const PREDEFINED_WORKGROUP = 256;
@@ -84,6 +114,8 @@ export interface KernelCost {
   readonly bytesRead: number;
   readonly bytesWritten: number;
   readonly flops: number;
+  /** Loads matmuls issue into registers (see the file comment). */
+  readonly loads: number;
   /** Workgroup barriers per loop iteration of each workgroup (custom kernels; 0 otherwise). */
   readonly barriersPerIteration: number;
   /** Workgroup barriers each workgroup executes in all. */
@@ -96,6 +128,7 @@ export interface CostEstimate {
   readonly bytesRead: number;
   readonly bytesWritten: number;
   readonly flops: number;
+  readonly loads: number;
   readonly launches: number;
   /** Workgroup barriers executed, over all workgroups of all kernels. */
   readonly barriers: number;
@@ -123,25 +156,31 @@ export function estimateCost(graph: KernelGraph, target?: TargetProfile): CostEs
     bytesRead: sum((k) => k.bytesRead),
     bytesWritten: sum((k) => k.bytesWritten),
     flops: sum((k) => k.flops),
+    loads: sum((k) => k.loads),
     launches: sum((k) => k.launches),
     barriers: sum((k) => k.barriersPerWorkgroup * k.workgroups),
     score: sum((k) => k.micros),
   };
   const explain = `${estimate.score.toFixed(1)} µs: ${estimate.launches} launches, ${mb(estimate.bytesRead)} MB read, ${mb(estimate.bytesWritten)} MB written, `
-    + `${(estimate.flops / 1e9).toFixed(3)} GFLOP, ${estimate.barriers} barriers`;
+    + `${(estimate.flops / 1e9).toFixed(3)} GFLOP, ${(estimate.loads / 1e6).toFixed(2)} M loads, ${estimate.barriers} barriers`;
   return Object.freeze({ ...estimate, kernels: Object.freeze(kernels), explain });
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
 
-function kernelCost(parts: Omit<KernelCost, 'micros' | 'launches' | 'barriersPerIteration'> & { launches?: number; barriersPerIteration?: number }): KernelCost {
+type CostParts = Omit<KernelCost, 'micros' | 'launches' | 'barriersPerIteration' | 'loads'> & { launches?: number; barriersPerIteration?: number; loads?: number };
+
+function kernelCost(parts: CostParts): KernelCost {
   const launches = parts.launches ?? 1;
-  const utilization = Math.min(1, (parts.workgroups * parts.invocations) / NOMINAL_LANES);
+  const loads = parts.loads ?? 0;
+  const lanes = Math.ceil(parts.invocations / SIMD_WIDTH) * SIMD_WIDTH;
+  const utilization = Math.min(1, parts.workgroups / NOMINAL_CORES) * (parts.invocations / lanes);
   const perWave = Math.max(1, Math.floor(NOMINAL_LANES / parts.invocations));
   const waves = Math.ceil(parts.workgroups / perWave);
-  const throughput = Math.max((parts.bytesRead + parts.bytesWritten) / STORAGE_BYTES_PER_US, parts.flops / FLOPS_PER_US) / utilization;
+  const issue = parts.flops + LOAD_FLOPS * loads;
+  const throughput = ((parts.bytesRead + parts.bytesWritten) / STORAGE_BYTES_PER_US + issue / FLOPS_PER_US) / utilization;
   const micros = launches * LAUNCH_US + throughput + waves * parts.barriersPerWorkgroup * BARRIER_US;
-  return Object.freeze({ ...parts, launches, barriersPerIteration: parts.barriersPerIteration ?? 0, micros });
+  return Object.freeze({ ...parts, launches, loads, barriersPerIteration: parts.barriersPerIteration ?? 0, micros });
 }
 
 /** Output copies compile-graph.ts adds: an output that is (a reshape of) an input, or shares storage with an earlier output. */
@@ -230,15 +269,20 @@ function matmulCost(graph: KernelGraph, [a, b]: [number, number], index: number)
   const flops = 2 * batches * m * n * k;
   if (m <= SKINNY_MAX_M) {
     const columnBlocks = Math.ceil(n / SKINNY_COLUMNS);
+    // Per K step an invocation loads its SKINNY_COLUMNS / SKINNY_INVOCATIONS columns of B one by one, and M elements of A.
+    const perStep = SKINNY_COLUMNS / SKINNY_INVOCATIONS + m;
     return kernelCost({
       node: index, kind: 'matmul', workgroups: columnBlocks * batches, invocations: SKINNY_INVOCATIONS,
       bytesRead: aBytes * columnBlocks + bBytes, bytesWritten: written, flops, barriersPerWorkgroup: 2 * Math.ceil(k / SKINNY_KCHUNK),
+      loads: batches * columnBlocks * SKINNY_INVOCATIONS * k * perStep,
     });
   }
   const [tilesM, tilesN] = [Math.ceil(m / MATMUL_TILE), Math.ceil(n / MATMUL_TILE)];
+  // Per K step each of the 256 invocations reads its 4 x 4 register tile's 4 A and 4 B elements from workgroup memory, and stages half an element of each tile.
   return kernelCost({
     node: index, kind: 'matmul', workgroups: tilesM * tilesN * batches, invocations: 256,
     bytesRead: aBytes * tilesN + bBytes * tilesM, bytesWritten: written, flops, barriersPerWorkgroup: 2 * Math.ceil(k / MATMUL_TK),
+    loads: batches * tilesM * tilesN * 256 * k * (8 + 0.5),
   });
 }
 
@@ -267,9 +311,34 @@ function customKernelCost(graph: KernelGraph, node: CustomKernelNode, index: num
   const barriers = blockBarriers(block, thread);
   return kernelCost({
     node: index, kind: 'custom', workgroups, invocations: thread.invocations,
-    bytesRead: bytesRead * workgroups, bytesWritten, flops: flops * workgroups,
+    bytesRead: bytesRead * workgroups, bytesWritten, flops: flops * workgroups, loads: registerLoads(graph, node, invariant) * workgroups,
     barriersPerIteration: barriers.perIteration, barriersPerWorkgroup: barriers.perIteration * range + barriers.outsideLoop,
   });
+}
+
+/**
+ * Loads one workgroup's matmuls issue (codegen register-tiles every matmul, emit-matmul.ts): per K step, each r x c register tile
+ * (residency.ts registerTile) loads r elements of A and c elements of B in vector loads of
+ * VECTOR_LOAD_BYTES (B's element size as stored when it is an input tile, else f32); every
+ * iteration in the loop body, once if loop-invariant or after the loop.
+ */
+function registerLoads(graph: KernelGraph, node: CustomKernelNode, invariant: ReadonlySet<number>): number {
+  const { block, thread } = node;
+  let loads = 0;
+  block.tensors.forEach((tensor, id) => {
+    const op = tensor.op;
+    if (op?.op !== 'matmul') return;
+    const [m, n] = tensor.shape.slice(-2) as [number, number];
+    const batch = numel(tensor.shape.slice(0, -2));
+    const [a, b] = op.inputs as [number, number];
+    const k = block.tensors[a]!.shape.at(-1)!;
+    const { rows, cols } = registerTile(thread, m, n);
+    const bBytes = b < block.inputs.length ? dtypeBytes(graph.tensors[node.inputs[b]!]!.dtype) : 4;
+    const perStep = rows + Math.ceil(cols / Math.max(1, VECTOR_LOAD_BYTES / bBytes));
+    const tiles = batch * (m / rows) * (n / cols);
+    loads += tiles * k * perStep * (tensor.phase === 'pre' && !invariant.has(id) ? block.forloopRange : 1);
+  });
+  return loads;
 }
 
 /** FLOPs of block op `id` on one workgroup's tiles, once. */

@@ -70,6 +70,16 @@ export const K_LANE_MAX_ROWS = 4;
  * 3.17x, 2 x 4 (8) 3.62x.
  */
 export const NARROW_COLUMNS = 8;
+/**
+ * Columns of a tile with at most K_LANE_MAX_ROWS rows without kLanes, where the kernel still
+ * has MIN_TILES such tiles: few rows give each B load few FMAs, and wider tiles pay for
+ * their loads better. rmsnorm b1 on WebGPU's defaults (2 rows, 256 columns per workgroup,
+ * f16, interleaved, kernel time): 2 x 32 tiles (8 invocations) 19.7 ms, 2 x 16 (16) 42.9 ms;
+ * 2 x 64 with 512 columns per workgroup (8 invocations) 19.8 ms; the per-operator lowering
+ * 52.4 ms. At 8 rows (gated_mlp b1) 8 x 32 gained ~10% over 8 x 16, within the noise.
+ * Where 32 columns leave fewer than MIN_TILES tiles, NARROW_COLUMNS keeps lanes busy instead.
+ */
+export const FEW_ROW_COLUMNS = 32;
 /** Lanes splitting a tile's K steps (rmsnorm b1's 8). */
 export const K_LANES = SUBGROUP_BROADCAST_LANES;
 /** Register-tile columns with kLanes at most (rmsnorm b1's 32: the lanes share the tile, so it may be wide). */
@@ -163,8 +173,9 @@ function invocationsFor(tiles: number, lanes: number, max: number): number {
  *       registers, the tile spans all of M <= K_LANE_MAX_ROWS rows, and K per iteration gives
  *       each lane MIN_STEPS_PER_K_LANE steps: K_LANES lanes per tile, up to
  *       K_LANE_MAX_COLUMNS columns;
- *    c. columns otherwise: 16, narrowed to 8 where that reaches MIN_TILES tiles or where the
- *       tile has at most K_LANE_MAX_ROWS rows (NARROW_COLUMNS);
+ *    c. columns otherwise: FEW_ROW_COLUMNS (32) for tiles of at most K_LANE_MAX_ROWS rows
+ *       where that leaves MIN_TILES tiles; else 16, narrowed to 8 where that reaches
+ *       MIN_TILES tiles or where the tile has at most K_LANE_MAX_ROWS rows (NARROW_COLUMNS);
  *    d. invocations: one per register tile (times kLanes), over the matmul with the most
  *       tiles, within the target's workgroup size;
  *    e. vectorWidth 4 (vec4 B reads and register rows) wherever the columns allow;
@@ -195,9 +206,10 @@ export function ruleThreadConfig(block: BlockGraph, target: TargetProfile): Thre
       && matmuls.every((mm) => mm.k >= K_LANES * MIN_STEPS_PER_K_LANE) ? K_LANES : 1;
     // Rule 1c.
     const mostTiles = (cols: number) => Math.max(...matmuls.map((mm) => tilesOf(mm, rows, cols)));
-    const columnLimit = kLanes > 1
+    const fewRows = rows <= K_LANE_MAX_ROWS;
+    const columnLimit = kLanes > 1 || (fewRows && mostTiles(FEW_ROW_COLUMNS) >= MIN_TILES)
       ? K_LANE_MAX_COLUMNS
-      : REGISTER_COLUMNS.find((cols) => mostTiles(cols) >= MIN_TILES) ?? (rows <= K_LANE_MAX_ROWS ? NARROW_COLUMNS : REGISTER_COLUMNS[0]);
+      : REGISTER_COLUMNS.find((cols) => mostTiles(cols) >= MIN_TILES) ?? (fewRows ? NARROW_COLUMNS : REGISTER_COLUMNS[0]);
     const cols = largestDivisorAtMost(primary.n, columnLimit);
     // Rule 1d.
     const invocations = invocationsFor(mostTiles(cols), kLanes, maxInvocations);

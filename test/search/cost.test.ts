@@ -8,7 +8,7 @@ import { UGRAPH_FIXTURES } from '../../fixtures/ugraphs/index.js';
 import { buildProgram } from '../../src/frontend/program.js';
 import { compile } from '../../src/compile.js';
 import {
-  BARRIER_US, blockBarriers, estimateCost, FLOPS_PER_US, LAUNCH_US, loopWritesWorkgroup, STORAGE_BYTES_PER_US,
+  BARRIER_US, blockBarriers, estimateCost, FLOPS_PER_US, LAUNCH_US, LOAD_FLOPS, loopWritesWorkgroup, NOMINAL_CORES, STORAGE_BYTES_PER_US,
 } from '../../src/search/cost.js';
 import { KernelGraphBuilder } from '../../src/ugraph/builder.js';
 import { KernelGraph } from '../../src/ugraph/kernel-graph.js';
@@ -86,9 +86,13 @@ describe('the parts', () => {
     expect(cost.flops).toBe(2 * 16 * 128 * 64);
     expect(cost.launches).toBe(1);
     expect(cost.barriers).toBe(0);
-    const throughput = Math.max((cost.bytesRead + cost.bytesWritten) / STORAGE_BYTES_PER_US, cost.flops / FLOPS_PER_US) / (32 / 256);
+    // Per K step each 16 x 4 register tile (8 invocations, 8 per workgroup) loads 16 A elements and 4 halves of B in one vector load.
+    expect(cost.loads).toBe(4 * 8 * 64 * (16 + 1));
+    // 4 workgroups of the nominal device's NOMINAL_CORES, each filling a SIMD register.
+    const utilization = 4 / NOMINAL_CORES;
+    const throughput = ((cost.bytesRead + cost.bytesWritten) / STORAGE_BYTES_PER_US + (cost.flops + LOAD_FLOPS * cost.loads) / FLOPS_PER_US) / utilization;
     expect(cost.score).toBeCloseTo(LAUNCH_US + throughput, 9);
-    expect(cost.explain).toMatch(/^\d+\.\d µs: 1 launches, .* MB read, .* MB written, .* GFLOP, 0 barriers$/);
+    expect(cost.explain).toMatch(/^\d+\.\d µs: 1 launches, .* MB read, .* MB written, .* GFLOP, .* M loads, 0 barriers$/);
   });
 
   it('staged operands put barriers in the loop, and cost more than streamed ones', () => {
