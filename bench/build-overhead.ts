@@ -7,7 +7,9 @@
  *    temporary directory, then `buildTensorModule` is timed on a lock hit with a frozen
  *    context (so a miss would fail instead of searching): --warmup calls, then the median of
  *    --reps calls, per phase (evaluate, key + lock read + validate, regenerate WGSL, verify,
- *    emit). Each call gets a fresh BuildContext, as each build gets a fresh plugin instance.
+ *    emit). Each call gets a fresh BuildContext, as each build gets a fresh plugin instance;
+ *    the evaluation worker is process-wide (src/frontend/evaluate-pool.ts), so the timed calls
+ *    find it warm, as every module of a build after the first does.
  *    The scratch cache is the warming build's, so every entry is marked verified on this
  *    machine and `verify` is the read of the mark (a teammate's rebuild). Before them, one
  *    frozen build with an empty scratch cache times what a fresh machine (CI) pays once per
@@ -259,12 +261,12 @@ export function markdownReport(results: BuildOverheadResults): string {
     '',
     '## Per module (median ms of a lock-hit `buildTensorModule`)',
     '',
-    'evaluate = esbuild bundle of the module and its imports + import of the bundle; key+lock = program hash, cache key, '
+    'evaluate = esbuild bundle of the module\'s own files + their evaluation in the warm evaluation worker + replaying the programs; key+lock = program hash, cache key, '
       + 'entry read and validation (content hash, μGraph, key); regenerate = WGSL and buffer plan from the entry\'s μGraph; '
       + 'verify (marked) = reading this machine\'s mark that it verified the entry (the finite-field verifier does not run again); '
       + 'emit = the generated ES module; total = the whole call (the budgeted figure). '
       + 'cold first call = the same call as the first of a fresh process (median over processes; esbuild\'s service start and '
-      + 'first-time module loading included: paid once per build, not per module); cold process start = from the process\'s start to that call '
+      + 'first-time module loading, the evaluation worker\'s start and its loading of the DSL included: paid once per build, not per module); cold process start = from the process\'s start to that call '
       + '(Node\'s startup and loading mugraph\'s build core; in a bundler, part of loading the config). '
       + 'first verify = the verify phase of one frozen build with an empty scratch cache: the finite-field verifier at full shape, '
       + 'once per entry on a fresh machine (CI), not part of the budget.',

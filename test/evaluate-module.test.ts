@@ -3,7 +3,8 @@
  * bundle goes to a directory of its own, every file still sees its real location, an
  * endless definition is stopped with an error, callbacks the module leaves behind cannot
  * crash the host, a circular import is named, and the programs that come back are rebuilt
- * (and checked) by this thread's DSL.
+ * (and checked) by this thread's DSL. The worker is reused for the next module only when
+ * the last one left nothing behind (src/frontend/evaluate-pool.ts).
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,6 +115,37 @@ describe('evaluation is bounded', () => {
     const file = write('exits.tensor.ts', ["import { tensorProgram } from 'mugraph';", 'process.exit(3);', "export default tensorProgram('x', (g) => ({ y: g.input('x', [1]) }));"]);
     const error = await rejection(loadTensorModule(file));
     expect(error.message).toContain(`${file}:1:1: module: the module ended its own evaluation (exit code 3)`);
+  });
+});
+
+describe('a warm worker serves the next module only when the last left nothing behind', () => {
+  /** A module whose program's one dimension is the id of the worker thread that evaluated it, plus `lines` run first. */
+  const threadModule = (name: string, lines: readonly string[] = [], dim = 'threadId') => write(`${name}.tensor.ts`, [
+    "import { threadId } from 'node:worker_threads';",
+    "import { tensorProgram } from 'mugraph';",
+    ...lines,
+    `export default tensorProgram('${name}', (g) => ({ y: g.exp(g.input('x', [${dim}])) }));`,
+  ]);
+  const workerOf = async (file: string) => (await loadTensorModule(file)).programs[0]!.program.inputSpecs[0]!.shape[0]!;
+
+  it('one worker evaluates module after module; one that left a timer or changed a global is not reused', async () => {
+    const first = await workerOf(threadModule('warm-a'));
+    expect(await workerOf(threadModule('warm-b'))).toBe(first);
+    // A timer still pending when the module answered: its worker is ended, so the timer never fires.
+    expect(await workerOf(threadModule('leaves-timer', ["setTimeout(() => { throw new Error('late'); }, 100);"]))).toBe(first);
+    const next = await workerOf(threadModule('after-timer'));
+    expect(next).not.toBe(first);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await workerOf(threadModule('after-timer-fired'))).toBe(next);
+    // A global set by one module is not seen by the next.
+    expect(await workerOf(threadModule('sets-global', ['(globalThis as Record<string, unknown>).leaked = 7;']))).toBe(next);
+    expect(await workerOf(threadModule('reads-global', [], '(globalThis as Record<string, unknown>).leaked as number ?? 3'))).toBe(3);
+  });
+
+  it('after a module ran out of time, the next one evaluates on a fresh worker', async () => {
+    const endless = threadModule('endless-then', ['while (Date.now() > 0) { /* never ends */ }']);
+    await rejection(loadTensorModule(endless, { timeoutMs: 1000 }));
+    expect(await workerOf(threadModule('after-endless'))).toBeGreaterThan(0);
   });
 });
 

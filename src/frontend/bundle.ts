@@ -1,9 +1,10 @@
 /**
  * Bundles a user's `*.tensor.ts` (TypeScript, no build step of theirs) for evaluation in
- * a worker: esbuild writes the module's bundle and the worker entry (evaluate-worker.ts)
- * into a directory the caller owns, each one self-contained ES module with an inline
- * source map. `mugraph` and `mugraph/runtime` resolve to this running copy of the package,
- * bundled in.
+ * a worker: esbuild writes the module's bundle, one self-contained ES module with an
+ * inline source map, into a directory the caller owns. Only the user's files (and their
+ * dependencies) are bundled: `mugraph` and `mugraph/runtime` are imported from the files
+ * the evaluation worker has already loaded (evaluate-files.ts: this running copy of the
+ * package), so the DSL is neither bundled nor loaded again for each module.
  *
  * The bundle lives elsewhere than the user's file, so every file is given back its own
  * location: in each file of the bundle, `import.meta.url`, `import.meta.dirname`,
@@ -17,32 +18,32 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
+import type { PackageFiles } from './evaluate-files.js';
 
 /** Our running entry points: `.ts` when run from src/ (vitest), `.js` when run from dist/. */
-const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const ownFile = (path: string) => fileURLToPath(new URL(`${path}${OWN_EXTENSION}`, import.meta.url));
-const OWN_ENTRIES: Readonly<Record<string, string>> = { mugraph: ownFile('../index'), 'mugraph/runtime': ownFile('../runtime/index') };
-const WORKER_ENTRY = ownFile('./evaluate-worker');
-/** This package's code (src/ and dist/ of its root): bundled in, but not the user's dependency. */
+export const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+export const ownFile = (path: string) => fileURLToPath(new URL(`${path}${OWN_EXTENSION}`, import.meta.url));
+/** CommonJS files bundled into an ES module call `require` for Node's built-ins. */
+export const REQUIRE_BANNER = "import { createRequire as __mugraphCreateRequire } from 'node:module'; const require = __mugraphCreateRequire(import.meta.url);";
+/** This package's code (src/ and dist/ of its root): not the user's dependency, should a file of it be bundled in. */
 const OWN_FOLDERS = ['src', 'dist'].map((folder) => `${fileURLToPath(new URL(`../../${folder}`, import.meta.url))}/`);
 
 export interface ModuleBundle {
   /** The user's module, bundled. */
   readonly moduleFile: string;
-  /** The worker that evaluates it. */
-  readonly workerFile: string;
   /** Absolute paths of the user's source files in the bundle (the module itself included), for watching. */
   readonly dependencies: readonly string[];
   /** A circular import through the user's files, as the files along it (first = last), if there is one. */
   readonly cycle: readonly string[] | undefined;
 }
 
-export async function bundleModule(entry: string, outDir: string): Promise<ModuleBundle> {
+/** Bundles `entry` into `outDir`/module.mjs, importing this package from `packages`. */
+export async function bundleModule(entry: string, outDir: string, packages: PackageFiles): Promise<ModuleBundle> {
   const workingDir = process.cwd();
   let result: esbuild.BuildResult<{ metafile: true }>;
   try {
     result = await esbuild.build({
-      entryPoints: [{ in: entry, out: 'module' }, { in: WORKER_ENTRY, out: 'worker' }],
+      entryPoints: [{ in: entry, out: 'module' }],
       absWorkingDir: workingDir,
       outdir: outDir,
       outExtension: { '.js': '.mjs' },
@@ -55,9 +56,8 @@ export async function bundleModule(entry: string, outDir: string): Promise<Modul
       sourcemap: 'inline',
       sourcesContent: false,
       logLevel: 'silent',
-      // CommonJS files bundled into an ES module call `require` for Node's built-ins.
-      banner: { js: "import { createRequire as __mugraphCreateRequire } from 'node:module'; const require = __mugraphCreateRequire(import.meta.url);" },
-      plugins: [ownPackagePlugin, realLocationPlugin],
+      banner: { js: REQUIRE_BANNER },
+      plugins: [ownPackagePlugin(packages), realLocationPlugin],
     });
   } catch (error) {
     throw describeBuildFailure(error, entry, workingDir);
@@ -70,22 +70,24 @@ export async function bundleModule(entry: string, outDir: string): Promise<Modul
     .map((input) => resolve(workingDir, input))
     .filter((file) => !OWN_FOLDERS.some((folder) => file.startsWith(folder)));
   const importsOf = (file: string) => (inputs[relative(workingDir, file)]?.imports ?? []).map((i) => resolve(workingDir, i.path));
-  return { moduleFile, workerFile: join(outDir, 'worker.mjs'), dependencies, cycle: findCycle(entry, importsOf, new Set(dependencies)) };
+  return { moduleFile, dependencies, cycle: findCycle(entry, importsOf, new Set(dependencies)) };
 }
 
-/** `mugraph` and `mugraph/runtime` are this package, whatever the user's project has installed. */
-const ownPackagePlugin: esbuild.Plugin = {
+/** `mugraph` and `mugraph/runtime` are this package, whatever the user's project has installed: the worker's copy, not bundled. */
+const ownPackagePlugin = (packages: PackageFiles): esbuild.Plugin => ({
   name: 'mugraph-self',
   setup(build) {
-    build.onResolve({ filter: /^mugraph(\/runtime)?$/ }, (args) => ({ path: OWN_ENTRIES[args.path]! }));
+    build.onResolve({ filter: /^mugraph(\/runtime)?$/ }, (args) => ({
+      path: pathToFileURL(packages[args.path as keyof PackageFiles]).href, external: true,
+    }));
   },
-};
+});
 
 const LOCATION_NAMES = /\bimport\.meta\b|\b__dirname\b|\b__filename\b/;
 const LOADERS: Readonly<Record<string, esbuild.Loader>> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx' };
 
 /** Gives each file that asks where it is its real location (see the header). */
-const realLocationPlugin: esbuild.Plugin = {
+export const realLocationPlugin: esbuild.Plugin = {
   name: 'mugraph-real-location',
   setup(build) {
     build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {

@@ -7,8 +7,10 @@
  * the like), so nothing is read from, or left in, a shared temporary directory.
  * Bounded: it runs in a worker thread (evaluate-worker.ts) that is terminated after
  * `timeoutMs`, so an endless loop in a definition fails the build with an error instead of
- * hanging it, and nothing the module scheduled runs after its answer. Checked: the programs
- * it exports cross as data and are replayed through this thread's DSL (replay.ts).
+ * hanging it, and nothing the module scheduled runs after its answer. The worker is kept
+ * warm for the next module (evaluate-pool.ts) only when its module left nothing behind.
+ * Checked: the programs it exports cross as data and are replayed through this thread's
+ * DSL (replay.ts).
  *
  * Errors name the user's file and line: the worker maps stacks through the bundle's source
  * map, a ProgramError keeps the site the DSL recorded, and any other error is located at
@@ -20,13 +22,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { bundleModule, type ModuleBundle } from './bundle.js';
 import { isProgramError, ProgramError } from './errors.js';
+import { evaluatorFiles } from './evaluate-files.js';
+import { type EvaluationOutcome, leaseWorker, type WorkerLease } from './evaluate-pool.js';
 import { isProgram, type Program } from './program.js';
 import { type ReplayedExport, replayError, replayExports } from './replay.js';
 import { formatSite, parseStack } from './site.js';
-import type { EvaluationMessage } from './transfer.js';
 import type { DslTensorProgram } from '../tensor-program.js';
 
 /** How long a module may take to evaluate unless told otherwise (MugraphOptions.evaluateTimeoutMs). */
@@ -66,35 +68,31 @@ export interface EvaluatedModule {
 export async function evaluateModule(file: string, options: EvaluateOptions = {}): Promise<EvaluatedModule> {
   const entry = resolve(file);
   if (!existsSync(entry)) throw new Error(`${entry}: no such file`);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_EVALUATE_TIMEOUT_MS;
+  const files = await evaluatorFiles();
   const dir = await mkdtemp(join(tmpdir(), 'mugraph-evaluate-'));
+  let worker: WorkerLease | undefined;
   try {
-    const bundle = await bundleModule(entry, dir);
-    const message = await runWorker(bundle, entry, options.timeoutMs ?? DEFAULT_EVALUATE_TIMEOUT_MS);
+    worker = leaseWorker(files); // a new worker starts while the module is bundled
+    const bundle = await bundleModule(entry, dir, files.packages);
+    const message = answerOf(await worker.evaluate(pathToFileURL(bundle.moduleFile).href, timeoutMs), entry, timeoutMs);
     if (!message.ok) throw locateError(replayError(message.error), entry, bundle);
     return { file: entry, exports: replayExports(entry, message.exports), dependencies: bundle.dependencies };
   } finally {
+    worker?.release();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-function runWorker(bundle: ModuleBundle, entry: string, timeoutMs: number): Promise<EvaluationMessage> {
-  return new Promise((resolvePromise, reject) => {
-    // No inherited node flags (e.g. the host's --input-type): the bundle needs none.
-    const worker = new Worker(bundle.workerFile, { workerData: { moduleUrl: pathToFileURL(bundle.moduleFile).href }, execArgv: [] });
-    const settle = (settleWith: () => void) => {
-      clearTimeout(timer);
-      worker.removeAllListeners();
-      worker.on('error', () => {}); // late errors of a worker being terminated are not ours to report
-      void worker.terminate();
-      settleWith();
-    };
-    const timer = setTimeout(() => settle(() => reject(moduleError(entry,
+/** The worker's answer, or the reason there is none, as the module's error. */
+function answerOf(outcome: EvaluationOutcome, entry: string, timeoutMs: number) {
+  switch (outcome.kind) {
+    case 'answer': return outcome.message;
+    case 'timeout': throw moduleError(entry,
       `evaluating the module took longer than ${timeoutMs} ms and was stopped (an endless loop in a program definition?); `
-      + 'if it is only slow, raise the limit with the evaluateTimeoutMs option (CLI: --evaluate-timeout <ms>)'))), timeoutMs);
-    worker.once('message', (message: EvaluationMessage) => settle(() => resolvePromise(message)));
-    worker.once('error', (error) => settle(() => resolvePromise({ ok: false, error: { kind: 'error', name: error.name, message: error.message, stack: error.stack ?? '' } })));
-    worker.once('exit', (code) => settle(() => reject(moduleError(entry, `the module ended its own evaluation (exit code ${code}) before it finished`))));
-  });
+      + 'if it is only slow, raise the limit with the evaluateTimeoutMs option (CLI: --evaluate-timeout <ms>)');
+    case 'exit': throw moduleError(entry, `the module ended its own evaluation (exit code ${outcome.code}) before it finished`);
+  }
 }
 
 export async function loadTensorModule(file: string, options: EvaluateOptions = {}): Promise<LoadedTensorModule> {
