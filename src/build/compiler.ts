@@ -57,7 +57,7 @@ export async function compileProgram(
   const { superoptimize } = await import('../search/superoptimize.js');
   let result: SearchResult;
   try {
-    result = await superoptimize(program, { target, limits: searchLimits(search), ...(onProgress ? { onProgress } : {}) });
+    result = await superoptimize(program, { target, limits: buildSearchLimits(search), ...(onProgress ? { onProgress } : {}) });
   } catch (error) {
     const failure = `the search failed (${error instanceof Error ? error.message : String(error)})`;
     const fallback = compilePerOperator(program, target, { method: 'per-operator-lowering', note: `${failure}: the per-operator lowering` }, 'per-op-fallback');
@@ -86,7 +86,7 @@ export async function compileProgram(
  * slow machine as on a fast one. Without it the search ends on its other limits, which
  * count work, not time.
  */
-function searchLimits(search: SearchConfig): Partial<SearchLimits> {
+export function buildSearchLimits(search: SearchConfig): Partial<SearchLimits> {
   const configured = Object.fromEntries(SEARCH_LIMIT_NAMES.flatMap((name) => (search[name] === undefined ? [] : [[name, search[name]]])));
   // The e-graph's saturation likewise: bounded by its node and iteration limits, not by the clock.
   return { timeMs: Number.POSITIVE_INFINITY, ...configured, saturation: { timeLimitMs: Number.POSITIVE_INFINITY } };

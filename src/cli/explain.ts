@@ -139,7 +139,7 @@ async function explainProgram(
 ): Promise<ExplainedProgram> {
   const name = programLabel(program, exportName);
   const fromLock = store ? await lockEntry(program, target, resolved, store, progress) : undefined;
-  const result = fromLock ? undefined : await searchWithProgress(program, target, searchLimits(options), progress, name);
+  const result = fromLock ? undefined : await searchWithProgress(program, target, searchLimits(options, resolved), progress, name);
   progress.done();
   const ugraph = fromLock?.ugraph ?? result!.ugraph;
   const { log } = options;

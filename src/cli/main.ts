@@ -74,7 +74,7 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
     });
 
   const searchOptions = (command: ReturnType<typeof cli.command>) => command
-    .option('--time <ms>', `Time budget of the generator per program, in milliseconds (default ${DEFAULT_SEARCH_LIMITS.timeMs})`)
+    .option('--time <ms>', 'Time budget of the generator per program, in milliseconds (default: none, as in a build: the search ends on its work limits)')
     .option('--candidates <n>', `Stop generating after this many candidates passed screening (default ${DEFAULT_SEARCH_LIMITS.maxCandidates})`)
     .option('--target <name>', "Search for this target only: one of the config's targets, webgpu-defaults, or webgpu-defaults+subgroups<N> (default: the config's targets, else webgpu-defaults)");
 

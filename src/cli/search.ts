@@ -18,6 +18,7 @@
  * program, 2 bad input (a module that cannot be evaluated, an unknown target, a bad config).
  */
 import { performance } from 'node:perf_hooks';
+import { buildSearchLimits } from '../build/compiler.js';
 import type { ResolvedOptions } from '../build/options.js';
 import type { Program } from '../frontend/program.js';
 import { loadTensorModule } from '../frontend/load-module.js';
@@ -92,14 +93,15 @@ export async function searchFiles(options: SearchCommandOptions): Promise<Search
   };
   let invalid = false;
   let targets: readonly TargetProfile[];
+  let resolved: ResolvedOptions;
   try {
-    ({ targets } = await searchTargets(options));
+    ({ resolved, targets } = await searchTargets(options));
   } catch (e) {
     error(`error: ${messageOf(e)}`);
     const report = { exitCode: 2, programs, errors } as const;
     return json ? finish(options, report) : report;
   }
-  const limits = searchLimits(options);
+  const limits = searchLimits(options, resolved);
   try {
     for (const [index, file] of options.files.entries()) {
       const module = displayPath(process.cwd(), file);
@@ -181,9 +183,10 @@ function builtinTarget(name: string): TargetProfile | undefined {
   return subgroups ? withSubgroups(webgpuDefaults, Number(subgroups[1])) : undefined;
 }
 
-/** The limits the flags override (the rest keep superoptimize's defaults). */
-export function searchLimits(flags: SearchFlags): Partial<SearchLimits> {
+/** The limits a build with these options searches with (compiler.ts), overridden by the flags: what `explain` shows is what a build would pick. */
+export function searchLimits(flags: SearchFlags, resolved: ResolvedOptions): Partial<SearchLimits> {
   return {
+    ...buildSearchLimits(resolved.search),
     ...(flags.timeMs === undefined ? {} : { timeMs: flags.timeMs }),
     ...(flags.maxCandidates === undefined ? {} : { maxCandidates: flags.maxCandidates }),
   };
@@ -234,6 +237,7 @@ export function stopText(report: SearchReport): string {
   switch (report.stopReason) {
     case 'exhausted': return 'exhausted (every candidate within the limits generated)';
     case 'time-limit': return 'time limit';
+    case 'work-limit': return `work limit (${report.explored} partial graphs explored)`;
     case 'candidate-limit': return `candidate limit (${report.screened} screened)`;
     default: return String(report.stopReason);
   }
@@ -251,6 +255,14 @@ export function reportLines(report: SearchReport, what: { phases: boolean; pick:
   if (what.phases) {
     lines.push(`e-graph: ${count(s.nodes)} nodes, ${count(s.classes)} classes, ${s.iterations} iteration${s.iterations === 1 ? '' : 's'}, ${s.stopReason}, ${milliseconds(s.ms)}`);
     lines.push(`phases: ${report.phases.map((p) => `${p.phase} ${milliseconds(p.ms)}`).join(', ')}; total ${milliseconds(report.totalMs)}`);
+  }
+  const { cuts, parts } = report.partition;
+  if (cuts.length > 0) {
+    lines.push(`cut into ${parts.length} parts: ${cuts.map((c) => c.detail).join('; ')}`);
+    for (const p of parts) {
+      lines.push(`  part ${p.index}: ${p.operators} operator${p.operators === 1 ? '' : 's'} (${p.inputs.join(', ')} -> ${p.outputs.join(', ')}), `
+        + `${p.source === 'search' ? 'searched' : 'per-operator'}, ${p.kernels} kernel${p.kernels === 1 ? '' : 's'}: ${p.why}`);
+    }
   }
   if (what.pick) lines.push(`pick: ${report.pick}`);
   return lines;

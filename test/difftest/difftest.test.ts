@@ -1,6 +1,6 @@
 /**
  * Differential testing (issue 20, item 6; docs/testing.md): random well-formed programs
- * (random-program.ts) get a μGraph from `chooseUGraph`, are compiled and run on this file's
+ * (random-program.ts) are searched (`superoptimize`, as the build runs it), compiled and run on this file's
  * WebGPU device in every variant the device supports, and each output is compared with
  * the float64 reference at the project's tolerances (src/reference/compare.ts). As a second,
  * independent check, the finite-field verifier must call every chosen μGraph 'equivalent'
@@ -24,20 +24,24 @@ import { loadCompiled } from '../../src/runtime/loader.js';
 import type { Variant } from '../../src/runtime/types.js';
 import { evaluateKernelGraph } from '../../src/ugraph/interpreter.js';
 import type { KernelGraph } from '../../src/ugraph/kernel-graph.js';
-import { kernelGraphFromProgram } from '../../src/ugraph/lower-naive.js';
+import { type SearchLimits, type SearchResult, superoptimize } from '../../src/search/superoptimize.js';
 import { useGpu } from '../helpers/gpu.js';
 import { hasNestedExp, operatorCount, randomProgram } from './random-program.js';
 
-/** Where a program's μGraph came from: the search, its per-operator fallback, or (before the search) the per-operator lowering. */
-type UGraphSource = 'search' | 'per-op-fallback' | 'per-op-lowering';
+/** Where a program's μGraph came from: the search's verified pick, or its per-operator fallback. */
+type UGraphSource = SearchResult['source'];
 
 /**
- * The μGraph under test for `program`. Switching to the search is one line:
- *   return superoptimize(program);   // import { superoptimize } from '../../src/search/superoptimize.js'
- * (its SearchResult has `ugraph` and `source`: 'search' | 'per-op-fallback').
+ * The search's limits here: bounded by work, not time, so a seed replays to the same μGraph on
+ * any machine; small enough that 200 programs stay within CI's budget (the build's defaults
+ * search longer, docs/search.md §6).
  */
+const DIFFTEST_SEARCH: Partial<SearchLimits> = { maxExplored: 20_000, timeMs: Number.POSITIVE_INFINITY, saturation: { timeLimitMs: Number.POSITIVE_INFINITY } };
+
+/** The μGraph under test for `program`: what the search (as a build runs it) picks. */
 async function chooseUGraph(program: Program): Promise<{ readonly ugraph: KernelGraph; readonly source: UGraphSource }> {
-  return { ugraph: kernelGraphFromProgram(program), source: 'per-op-lowering' };
+  const { ugraph, source } = await superoptimize(program, { limits: DIFFTEST_SEARCH });
+  return { ugraph, source };
 }
 
 const DEFAULT_START = 1;

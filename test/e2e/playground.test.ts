@@ -2,7 +2,8 @@
  * End to end: builds the playground with Vite, serves it on 127.0.0.1, opens it in
  * headless Chromium on WebGPU, clicks Run on every benchmark (small shapes) and checks
  * what the page reports (view.ts writes it as data attributes): every implementation that
- * is available ran and matched the float64 reference within the variant's tolerance. A
+ * is available ran and matched the float64 reference within the variant's tolerance, and the
+ * build row is the searched μGraph (fewer dispatches than per-op; the ratio of medians is printed). A
  * screenshot goes to test/e2e/__screenshots__/playground.png. A missing Chromium fails.
  *
  * The build is frozen (mode `e2e`) against the committed lock, playground/mugraph.lock: it
@@ -80,6 +81,10 @@ describe('playground', () => {
       expect(shown.buildNote, `${id}: the build row shows the module's own μGraph, not a recompile`).toContain('from the module');
       expect(shown.diagramBoxes, `${id}: diagram`).toBeGreaterThan(2);
       expect(shown.wgsl, `${id}: WGSL`).toContain('@compute');
+      // The build ships the searched μGraph (the lock's entry, built for WebGPU's defaults, no subgroups): fewer launches than per-op.
+      const dispatches = await page.$$eval(`section[data-benchmark="${id}"] tr[data-impl] td.kernels`, (cells) =>
+        Object.fromEntries(cells.map((c) => [c.closest('tr')!.getAttribute('data-impl'), Number.parseInt(c.textContent ?? '', 10)])));
+      expect(dispatches.build, `${id}: the build's dispatches (${dispatches.build}) against per-op's (${dispatches.perOp})`).toBeLessThan(dispatches.perOp!);
     }
 
     const results: (RowResult & { benchmark: string })[] = [];
@@ -101,6 +106,13 @@ describe('playground', () => {
     const failed = ran.filter((r) => r.status !== 'pass' || !(Number(r.relL2) <= TOLERANCE[r.variant!]!) || !(Number(r.medianMs) > 0));
     expect(failed.map(describeRow), `every implementation that ran passed:\n${summary}`).toEqual([]);
     console.log(summary);
+    // Speed is the bench's to measure; the page's medians are printed here for the record (build / per-op, per benchmark and variant).
+    for (const id of BENCHMARKS) {
+      for (const variant of new Set(ran.filter((r) => r.benchmark === id).map((r) => r.variant))) {
+        const median = (impl: string) => Number(ran.find((r) => r.benchmark === id && r.variant === variant && r.impl === impl)?.medianMs);
+        console.log(`${id} ${variant}: build / per-op ${(median('build') / median('perOp')).toFixed(2)}`);
+      }
+    }
     expect(pageErrors).toEqual([]);
   }, 60_000);
 });
