@@ -57,9 +57,11 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
 
   lockOptions(cli.command('warm [...globs]', 'Compile what the kernel lock lacks for the tensor modules matched (default: every *.tensor.* file)'))
     .option('--no-check', 'Do not run new entries against the float64 reference on the local adapter')
+    .option('--jobs <n>', 'Modules compiled at once (default: one per core)')
     .example('mugraph warm "src/**/*.tensor.ts"')
     .action(async (globs: string[], flags: Record<string, unknown>) => {
-      exitCode = (await warm({ ...lockFlags(flags), globs, check: flags.check !== false, log })).exitCode;
+      const jobs = parsePositive(flags.jobs, '--jobs', 'a positive integer', true);
+      exitCode = (await warm({ ...lockFlags(flags), globs, check: flags.check !== false, ...(jobs === undefined ? {} : { jobs }), log })).exitCode;
     });
 
   lockOptions(cli.command('verify [...globs]', 'Re-verify the lock entries of the tensor modules matched on the local adapter'))

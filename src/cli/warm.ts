@@ -11,6 +11,9 @@
  * compiling and verifying, searching with its counts so far, checking on the adapter) with the time it has taken so far; everywhere, a line
  * per module and per program as each finishes, then a table of every program (target,
  * status, kernels, time) and the counts. A program that fails does not stop the others.
+ * Modules are compiled `jobs` at once (default one per core): their searches run side by
+ * side on the search's worker threads, and each module's lines print together when it is
+ * done. Events keep the order in which programs finish.
  *
  * Exit codes: 0 done, 1 some new kernels failed the reference check (not written), 2 an
  * invalid module (or another error building a program).
@@ -20,6 +23,7 @@ import { type BuildContext, createBuildContext, type EntryStatus, ensureEntry, t
 import { kernelLaunches } from '../build/compiler.js';
 import { type ProgramEvent, searchCounts } from '../build/options.js';
 import { loadTensorModule } from '../frontend/load-module.js';
+import { defaultSearchThreads } from '../search/search-pool.js';
 import { displayPath, findTensorModules, lockCommandOptions, type LockCommandFlags, messageOf } from './modules.js';
 import { createProgress, formatDuration, type Progress } from './progress.js';
 import { renderTable } from './table.js';
@@ -29,6 +33,8 @@ export interface WarmOptions extends LockCommandFlags {
   /** Reference-check new entries on the local adapter (default true; skipped with a note when there is none). */
   readonly check?: boolean;
   readonly log: (line: string) => void;
+  /** Modules compiled at once (their searches run on the search's worker threads). @default one per core */
+  readonly jobs?: number;
   /** Where the live line goes, when it is a TTY. @default process.stderr */
   readonly progressStream?: NodeJS.WriteStream;
 }
@@ -72,10 +78,20 @@ export async function warm(options: WarmOptions): Promise<WarmReport> {
   const programs: WarmedProgram[] = [];
   const events: ProgramEvent[] = [];
   try {
-    for (const [index, file] of files.entries()) {
-      const label = `[${index + 1}/${files.length}] ${displayPath(resolved.root, file)}`;
-      programs.push(...await warmModule(file, label, context, progress, (event) => events.push(event)));
-    }
+    // Modules at once, each one's lines printed together when it is done; the table keeps the files' order.
+    const jobs = Math.max(1, Math.min(options.jobs ?? defaultSearchThreads(), files.length));
+    const done: WarmedProgram[][] = [];
+    let next = 0;
+    await Promise.all(Array.from({ length: jobs }, async () => {
+      for (let index = next++; index < files.length; index = next++) {
+        const label = `[${index + 1}/${files.length}] ${displayPath(resolved.root, files[index]!)}`;
+        const lines: string[] = [];
+        const own: Progress = { status: progress.status, log: (line) => lines.push(line), done: progress.done };
+        done[index] = await warmModule(files[index]!, label, context, own, (event) => events.push(event));
+        for (const line of lines) progress.log(line);
+      }
+    }));
+    programs.push(...done.flat());
   } finally {
     progress.done();
     await context.release();

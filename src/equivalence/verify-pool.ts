@@ -4,47 +4,22 @@
  * workers are unref'd, so they never keep the process alive, and `closeVerifierPool()`
  * ends them at once.
  *
- * The worker entry is verify-worker.js beside this file when running from dist/. Run
- * from the TypeScript sources (vitest), Node 20 cannot load a .ts worker, so the entry is
- * bundled with esbuild (as src/frontend/bundle.ts does for tensor modules) into the
- * temporary directory, under a name derived from its content.
+ * The worker entry is verify-worker (src/worker-entry.ts finds or bundles it).
  */
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { Tinypool } from 'tinypool';
-import { hashString } from '../ir/hash.js';
 import type { KernelGraph } from '../ugraph/kernel-graph.js';
+import { workerEntry } from '../worker-entry.js';
 import type { FieldProgram } from './program-eval.js';
 import type { SeedOutcome } from './seed-check.js';
 import type { SeedTask, WarmTask } from './verify-worker.js';
 
-const FROM_SOURCES = import.meta.url.endsWith('.ts');
-
 let pool: Tinypool | undefined;
-
-async function workerFile(): Promise<string> {
-  const own = fileURLToPath(new URL(`./verify-worker${FROM_SOURCES ? '.ts' : '.js'}`, import.meta.url));
-  if (!FROM_SOURCES) return pathToFileURL(own).href;
-  const esbuild = await import('esbuild');
-  const built = await esbuild.build({ entryPoints: [own], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, logLevel: 'silent' });
-  const code = built.outputFiles[0]!.text;
-  // Named by its content: one file per version of the sources, shared by every process
-  // (test files run in parallel), written whole (rename) so no process reads half of one.
-  const file = join(tmpdir(), `mugraph-verify-worker-${hashString(code)}.mjs`);
-  if (!existsSync(file)) {
-    const partial = `${file}.${process.pid}.${Date.now()}.tmp`;
-    writeFileSync(partial, code);
-    renameSync(partial, file);
-  }
-  return pathToFileURL(file).href;
-}
 
 let starting: Promise<Tinypool> | undefined;
 
 function getPool(): Promise<Tinypool> {
-  starting ??= workerFile().then((filename) => {
+  starting ??= workerEntry('equivalence/verify-worker').then((filename) => {
     pool = new Tinypool({
       filename,
       minThreads: 0,

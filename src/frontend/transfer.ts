@@ -65,7 +65,7 @@ interface NodeLike {
   readonly site: CallSite | undefined;
 }
 
-interface ProgramLike {
+export interface ProgramLike {
   readonly name: string;
   readonly site: CallSite | undefined;
   readonly inputs: readonly NodeLike[];
@@ -93,7 +93,8 @@ function packExport(value: unknown): PackedExport {
   return { kind: 'other' };
 }
 
-function packProgram(program: ProgramLike): PackedProgram {
+/** A program as plain data (replay.ts builds it again). */
+export function packProgram(program: ProgramLike): PackedProgram {
   const index = new Map<NodeLike, number>();
   const nodes: PackedNode[] = [];
   for (const node of [...program.inputs, ...program.nodes]) {

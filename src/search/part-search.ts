@@ -13,7 +13,7 @@ import { webgpuDefaults } from '../ugraph/target.js';
 import { estimateCost } from './cost.js';
 import type { Cut, PartitionPlan } from './partition.js';
 import { stitchParts } from './stitch.js';
-import type { PhaseName, SearchOptions, SearchReport, SearchResult, StopReason, WholeSearchResult } from './superoptimize.js';
+import type { PhaseName, SearchOptions, SearchProgress, SearchReport, SearchResult, StopReason, WholeSearchResult } from './superoptimize.js';
 
 export interface PartReport {
   readonly index: number;
@@ -56,55 +56,52 @@ export function wholeProgramReport(plan: PartitionPlan, result: WholeSearchResul
 }
 
 /**
- * `how.searchWhole`: superoptimize's search of one program; `budgetMs`: the generator's
- * time limit for the whole program; `partitionMs`: what partitioning took (counted in totalMs).
+ * `how.searchWhole`: superoptimize's search of one program (on a worker thread or here);
+ * `concurrency`: how many parts are searched at once; `budgetMs`: the generator's time
+ * limit for the whole program, shared equally by the searched parts; `partitionMs`: what
+ * partitioning took (counted in totalMs). The parts' searches are independent, and their
+ * results are taken in part order, so the μGraph does not depend on the concurrency.
  */
 export async function searchParts(
   program: Program, plan: PartitionPlan, options: SearchOptions,
-  how: { readonly searchWhole: SearchWhole; readonly budgetMs: number; readonly partitionMs: number },
+  how: { readonly searchWhole: SearchWhole; readonly concurrency: number; readonly budgetMs: number; readonly partitionMs: number },
 ): Promise<SearchResult> {
   const { searchWhole, budgetMs: budget, partitionMs } = how;
   const start = performance.now() - partitionMs;
   const target = options.target ?? webgpuDefaults;
-  let remainingSearches = plan.parts.filter((p) => p.plan === 'search').length;
-  let spent = 0;
-  const reports: PartSearchReport[] = [];
-  const done: { sub: (typeof plan.parts)[number]['sub']; ugraph: KernelGraph; report: PartReport }[] = [];
-  for (const part of plan.parts) {
-    const t0 = performance.now();
-    let ugraph: KernelGraph;
-    let source: PartReport['source'] = 'per-op';
-    let why = part.why;
-    if (part.plan === 'search') {
-      // The generator's budget is the program's: each part gets an equal share of what is left.
-      const timeMs = Math.max(1, (budget - spent) / remainingSearches--);
-      const offset = totals(reports);
-      const result = await searchWhole(part.sub.program, {
-        ...options,
-        limits: { ...options.limits, timeMs },
-        ...(options.onProgress ? {
-          onProgress: (p) => options.onProgress!({
-            ...p, explored: p.explored + offset.explored, prunedByExpression: p.prunedByExpression + offset.prunedByExpression,
-            screened: p.screened + offset.screened, verified: p.verified + offset.verified, elapsedMs: performance.now() - start,
-          }),
-        } : {}),
-      });
-      reports.push(result.report);
-      spent += result.report.phases.filter((p) => p.phase === 'generate').reduce((sum, p) => sum + p.ms, 0);
-      ugraph = result.ugraph;
-      source = result.source === 'search' ? 'search' : 'per-op';
-      why = result.source === 'search' ? `searched (${part.nodes.length} operators): ${result.report.pick}` : `searched, nothing verified: ${result.report.pick}`;
-    } else {
-      ugraph = kernelGraphFromProgram(part.sub.program, target);
-    }
-    done.push({
-      sub: part.sub, ugraph,
-      report: {
-        index: part.index, operators: part.nodes.length, inputs: part.sub.inputs.map(plan.label), outputs: part.sub.outputs.map(plan.label),
-        source, why, kernels: ugraph.nodes.length, customKernels: ugraph.customKernels.length, ms: performance.now() - t0,
-      },
+  const timeMs = Math.max(1, budget / plan.parts.filter((p) => p.plan === 'search').length);
+  // The progress of the whole: the latest of each part's searches, summed.
+  const latest = new Map<number, SearchProgress>();
+  const progressOf = (index: number) => (p: SearchProgress) => {
+    latest.set(index, p);
+    const sum = (f: (q: SearchProgress) => number) => [...latest.values()].reduce((n, q) => n + f(q), 0);
+    options.onProgress!({
+      ...p, explored: sum((q) => q.explored), prunedByExpression: sum((q) => q.prunedByExpression),
+      screened: sum((q) => q.screened), verified: sum((q) => q.verified), elapsedMs: performance.now() - start,
     });
-  }
+  };
+  const results = await mapConcurrently(plan.parts, how.concurrency, async (part) => {
+    const t0 = performance.now();
+    const result = part.plan !== 'search' ? undefined : await searchWhole(part.sub.program, {
+      ...options,
+      limits: { ...options.limits, timeMs },
+      ...(options.onProgress ? { onProgress: progressOf(part.index) } : {}),
+    });
+    return { result, ms: performance.now() - t0 };
+  });
+  const reports: PartSearchReport[] = results.flatMap(({ result }) => (result ? [result.report] : []));
+  const done = plan.parts.map((part, i) => {
+    const { result, ms } = results[i]!;
+    const ugraph = result?.ugraph ?? kernelGraphFromProgram(part.sub.program, target);
+    const source: PartReport['source'] = result?.source === 'search' ? 'search' : 'per-op';
+    const why = !result ? part.why
+      : result.source === 'search' ? `searched (${part.nodes.length} operators): ${result.report.pick}` : `searched, nothing verified: ${result.report.pick}`;
+    const report: PartReport = {
+      index: part.index, operators: part.nodes.length, inputs: part.sub.inputs.map(plan.label), outputs: part.sub.outputs.map(plan.label),
+      source, why, kernels: ugraph.nodes.length, customKernels: ugraph.customKernels.length, ms,
+    };
+    return { sub: part.sub, ugraph, report };
+  });
 
   const searched = done.filter((d) => d.report.source === 'search').length;
   const summary = `${plan.parts.length} parts (${searched} searched and verified, ${plan.parts.length - searched} per-operator), cut at ${describeCuts(plan.cuts)}`;
@@ -167,4 +164,15 @@ function merged(reports: readonly PartSearchReport[], pick: string, partition: P
     phases: [...phases].map(([phase, ms]) => ({ phase, ms })),
     pick, partition, totalMs: performance.now() - start,
   };
+}
+
+/** `f` over `items`, at most `limit` at once; results in the items' order. */
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const run = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await f(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, run));
+  return results;
 }

@@ -11,7 +11,8 @@
  * says why the search stopped and what each phase cost. A program the search cannot take
  * whole (operators it has no form of, an exp of an exp, too many operators) is cut into
  * parts first, each searched this way, and the parts' μGraphs stitched (partition.ts,
- * part-search.ts; docs/search.md §6.5).
+ * part-search.ts; docs/search.md §6.5). Each search runs on a worker thread (search-pool.ts),
+ * parts at once, unless `threads` is 0.
  */
 import type { Program } from '../frontend/program.js';
 import { Screener } from '../equivalence/screen.js';
@@ -25,8 +26,9 @@ import { DEFAULT_GENERATOR_LIMITS, Generator, type GeneratorCounters, type Gener
 import { programLabels, UNIT } from './labels.js';
 import { opMenu } from './op-menu.js';
 import { partitionProgram } from './partition.js';
-import { type PartitionReport, searchParts, wholeProgramReport } from './part-search.js';
+import { type PartitionReport, searchParts, type SearchWhole, wholeProgramReport } from './part-search.js';
 import { ProgramGuide } from './program-guide.js';
+import { defaultSearchThreads, searchWholeOnWorker } from './search-pool.js';
 import { type RunnerLimits } from './runner.js';
 import { MIN_WORKGROUPS, sizeGraph } from './sizing.js';
 import { SubexpressionOracle } from './subexpr.js';
@@ -47,6 +49,12 @@ export interface SearchOptions {
   readonly limits?: Partial<SearchLimits>;
   /** Progress, about every 250 ms of generation and at each phase. */
   readonly onProgress?: (progress: SearchProgress) => void;
+  /**
+   * Searches run at once on worker threads (search-pool.ts): the parts of a partitioned
+   * program; 0 runs every search on the calling thread. The μGraph found is the same
+   * whatever the number. @default one per core (at most MAX_SEARCH_THREADS)
+   */
+  readonly threads?: number;
 }
 
 export interface SearchProgress {
@@ -112,8 +120,10 @@ export async function superoptimize(program: Program, options: SearchOptions = {
   // A part holds at most what one block graph may (maxBlockOps): larger ones are cut (partition.ts).
   const plan = partitionProgram(program, { maxOperators: limits.maxBlockOps });
   const partitionMs = performance.now() - t0;
-  if (plan.parts.length > 1) return searchParts(program, plan, options, { searchWhole, budgetMs: limits.timeMs, partitionMs });
-  const result = await searchWhole(program, options);
+  const threads = options.threads ?? defaultSearchThreads();
+  const search: SearchWhole = threads > 0 ? searchWholeOnWorker : searchWhole;
+  if (plan.parts.length > 1) return searchParts(program, plan, options, { searchWhole: search, concurrency: Math.max(1, threads), budgetMs: limits.timeMs, partitionMs });
+  const result = await search(program, options);
   return { ...result, report: { ...result.report, partition: wholeProgramReport(plan, result, partitionMs) } };
 }
 
@@ -121,7 +131,7 @@ export async function superoptimize(program: Program, options: SearchOptions = {
 export type WholeSearchResult = Omit<SearchResult, 'report'> & { readonly report: Omit<SearchReport, 'partition'> };
 
 /** The search of a whole program as one part (steps 1-6 above). */
-async function searchWhole(program: Program, options: SearchOptions): Promise<WholeSearchResult> {
+export async function searchWhole(program: Program, options: SearchOptions): Promise<WholeSearchResult> {
   const start = performance.now();
   const target = options.target ?? webgpuDefaults;
   const limits: SearchLimits = { ...DEFAULT_SEARCH_LIMITS, ...options.limits };

@@ -1,8 +1,9 @@
 /**
  * The lock changes only on purpose: an entry is a function of its program, configuration
  * and compiler, so two warms of the same programs write the same bytes, however long
- * compiling took (the clock is stubbed to run at two very different speeds) and whether the
- * new entries were checked on an adapter. And an entry has one kernel count: what `warm`
+ * compiling took (the clock is stubbed to run at two very different speeds), whether the
+ * new entries were checked on an adapter and how many modules were compiled at once (one,
+ * or all three side by side on the search's worker threads). And an entry has one kernel count: what `warm`
  * prints, what `verify` prints, what the build reports (ProgramEvent.kernels) and what the
  * entry's report says are the same number, the kernel launches, also for a program whose
  * launches share pipelines (ntrans: 15 launches of 8 shaders).
@@ -27,7 +28,7 @@ beforeAll(async () => { scratch = await mkdtemp(join(tmpdir(), 'mugraph-determin
 afterAll(() => rm(scratch, { recursive: true, force: true }));
 
 /** `mugraph warm` of `globs` into `lockDir`, with performance.now() advancing `msPerCall` per call; the lock's files and what warm printed. */
-async function warmInto(lockDir: string, globs: string[], options: { check: boolean; msPerCall: number; search?: false }) {
+async function warmInto(lockDir: string, globs: string[], options: { check: boolean; msPerCall: number; search?: false; jobs?: number }) {
   const config = join(lockDir, '..', 'mugraph.config.mjs');
   await mkdir(join(lockDir, '..'), { recursive: true });
   await writeFile(config, `export default ${JSON.stringify({ root: ROOT, ...(options.search === false ? { search: false } : {}) })};\n`);
@@ -35,7 +36,7 @@ async function warmInto(lockDir: string, globs: string[], options: { check: bool
   const clock = vi.spyOn(performance, 'now').mockImplementation(() => (now += options.msPerCall));
   const lines: string[] = [];
   try {
-    const report = await warm({ config, globs, lockDir, cacheDir: join(lockDir, '..', 'cache'), check: options.check, log: (line) => lines.push(line) });
+    const report = await warm({ config, globs, lockDir, cacheDir: join(lockDir, '..', 'cache'), check: options.check, ...(options.jobs ? { jobs: options.jobs } : {}), log: (line) => lines.push(line) });
     expect(report.exitCode, lines.join('\n')).toBe(0);
     return { files: await filesIn(lockDir), lines, programs: report.programs, config };
   } finally {
@@ -56,9 +57,9 @@ function printedKernels(lines: readonly string[], program: string): number {
 }
 
 describe('two warms of the same programs', () => {
-  it('write byte-identical entries, whatever compiling took and whether the entries were checked on an adapter', async () => {
-    const first = await warmInto(join(scratch, 'a', 'lock'), SEARCHED_PROGRAMS, { check: true, msPerCall: 1000 });
-    const second = await warmInto(join(scratch, 'b', 'lock'), SEARCHED_PROGRAMS, { check: false, msPerCall: 1 });
+  it('write byte-identical entries, whatever compiling took, whether the entries were checked on an adapter and how many modules were searched at once', async () => {
+    const first = await warmInto(join(scratch, 'a', 'lock'), SEARCHED_PROGRAMS, { check: true, msPerCall: 1000, jobs: 1 });
+    const second = await warmInto(join(scratch, 'b', 'lock'), SEARCHED_PROGRAMS, { check: false, msPerCall: 1, jobs: 3 });
     expect(first.lines.join('\n')).toMatch(/compile [1-9]\d*\.\d\d s {2}checked f/); // compiled "slowly", and measured on the adapter
     const compileSeconds = (lines: string[]) => lines.flatMap((l) => /compile ([\d.]+) s/.exec(l)?.[1] ?? []).map(Number);
     expect(second.lines.join('\n')).toMatch(/compile [\d.]+ s {2}not measured/);

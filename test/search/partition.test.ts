@@ -213,4 +213,20 @@ describe('superoptimize on programs it must cut', () => {
     expect(result.verification?.verdict).toBe('equivalent');
     await expectGpuMatches(gpu().device, program, compile(program, { ugraph: result.ugraph }).compiled, 'f32', { graph: result.ugraph, seed: 9 });
   }, 120_000);
+
+  it('the same μGraph whatever the number of threads: in this thread, one worker, two workers (parts at once)', async () => {
+    const program = transposed();
+    const limits = { timeMs: Number.POSITIVE_INFINITY, maxExplored: 20_000 };
+    const [here, one, two] = [
+      await superoptimize(program, { limits, threads: 0 }),
+      await superoptimize(program, { limits, threads: 1 }),
+      await superoptimize(program, { limits, threads: 2 }),
+    ];
+    expect(here.source).toBe('search');
+    expect(one.ugraph.canonicalJSON()).toBe(here.ugraph.canonicalJSON());
+    expect(two.ugraph.canonicalJSON()).toBe(here.ugraph.canonicalJSON());
+    const counts = (r: typeof here) => [r.report.explored, r.report.screened, r.report.verified, r.candidates.map((c) => c.ugraph.hash)];
+    expect(counts(one)).toEqual(counts(here));
+    expect(counts(two)).toEqual(counts(here));
+  }, 180_000);
 });
