@@ -13,7 +13,7 @@ import type { SearchLimits, SearchProgress, SearchResult } from '../search/super
 import type { KernelGraph } from '../ugraph/kernel-graph.js';
 import { kernelGraphFromProgram } from '../ugraph/lower-naive.js';
 import type { TargetProfile } from '../ugraph/target.js';
-import type { CompileRecord, SearchRecord, Verification } from '../cache/entry.js';
+import type { CompileRecord, PartsRecord, SearchRecord, Verification } from '../cache/entry.js';
 import { SEARCH_LIMIT_NAMES, type SearchConfig } from './options.js';
 
 /** Names the pipeline below; part of every cache key (bump when its output changes). */
@@ -31,6 +31,8 @@ export interface CompileOutcome {
   readonly verification: Omit<Verification, 'equivalence'>;
   /** verify()'s answer when the search already asked it, and the μGraph it is about (the build does not ask twice). */
   readonly verified?: { readonly ugraph: KernelGraph; readonly result: VerifyResult };
+  /** How the search stitched the μGraph from parts, when it did: the build may verify it part by part (equivalence-check.ts). */
+  readonly parts?: PartsRecord;
   /** The search's figures when it ran, for the build's report (its times are never stored in the entry). */
   readonly search?: { readonly result: SearchResult; readonly failure?: string };
   /** How long compiling took: reported, never stored in the entry (it differs between runs). */
@@ -74,6 +76,8 @@ export async function compileProgram(
       ? { method: 'search', note: result.report.pick }
       : { method: 'per-operator-lowering', note: `the search found no verified μGraph: ${result.report.pick}` },
     ...(result.verification ? { verified: { ugraph: result.ugraph, result: result.verification } } : {}),
+    ...(found && result.report.partition.cuts.length > 0
+      ? { parts: { maxOperators: result.report.partition.maxOperators, storage: result.report.partition.storage } } : {}),
     search: { result },
     compileSeconds: seconds(start),
   };

@@ -9,7 +9,11 @@
  * exp: the field cannot evaluate it soundly) and the μGraph is exactly the program's
  * per-operator lowering, which is trusted by construction (one pre-defined kernel per
  * operator of the program, each kernel tested against the float64 reference): the only
- * μGraph used without the verifier's 'equivalent', recorded honestly as 'unverifiable'.
+ * μGraph used without the verifier's 'equivalent' as a whole, recorded honestly as
+ * 'unverifiable'. Or, for a μGraph the search stitched from parts (an exp of an exp is cut
+ * between the exps, docs/search.md §6.5), when every part verifies against its subprogram
+ * (verifyParts: 'equivalent', or unverifiable and that part's per-operator lowering); the
+ * entry records how to cut again (`parts`), so that a lock hit is verified the same way.
  * Never when 'different'. The per-operator lowering is also the fallback when the chosen
  * μGraph may not serve (`chooseVerified`).
  */
@@ -18,7 +22,7 @@ import { verify, type VerifyResult } from '../equivalence/verify.js';
 import type { KernelGraph } from '../ugraph/kernel-graph.js';
 import { kernelGraphFromProgram } from '../ugraph/lower-naive.js';
 import type { TargetProfile } from '../ugraph/target.js';
-import type { EquivalenceRecord } from '../cache/entry.js';
+import type { EquivalenceRecord, PartsRecord } from '../cache/entry.js';
 import { type CompileOutcome, compilePerOperator } from './compiler.js';
 
 export interface EquivalenceFinding {
@@ -30,9 +34,13 @@ export interface EquivalenceFinding {
   readonly problem?: string;
 }
 
-/** Verifies `ugraph` against `program` at full shape and says whether it may serve it (see the header). */
+/**
+ * Verifies `ugraph` against `program` at full shape and says whether it may serve it (see the
+ * header). `known`: verify()'s answer as the search got it; `parts`: how the search stitched it.
+ */
 export async function checkEquivalence(
-  program: Program, ugraph: KernelGraph, target: TargetProfile, known?: { readonly ugraph: KernelGraph; readonly result: VerifyResult },
+  program: Program, ugraph: KernelGraph, target: TargetProfile,
+  known?: { readonly ugraph: KernelGraph; readonly result: VerifyResult }, parts?: PartsRecord,
 ): Promise<EquivalenceFinding> {
   // `known`: verify()'s answer as the search got it (the same call: full shape, default seeds), if about this very μGraph.
   const result = known && known.ugraph.hash === ugraph.hash ? known.result : await verify(program, ugraph);
@@ -48,10 +56,37 @@ export async function checkEquivalence(
       },
     };
   }
+  if (parts) return checkParts(program, ugraph, target, result, parts);
   return {
     result,
     problem: `the finite-field verifier cannot verify its μGraph (${result.reason ?? 'unverifiable'}), `
       + 'and only the per-operator lowering is used unverified',
+  };
+}
+
+/** An unverifiable stitched μGraph, verified part by part (see the header). */
+async function checkParts(program: Program, ugraph: KernelGraph, target: TargetProfile, whole: VerifyResult, parts: PartsRecord): Promise<EquivalenceFinding> {
+  // Loaded only for such a μGraph: the partitioner is the search's.
+  const { verifyParts } = await import('../search/verify-parts.js');
+  const byParts = await verifyParts(program, ugraph, parts.storage, { partition: { maxOperators: parts.maxOperators }, target });
+  const ms = whole.ms + byParts.parts.reduce((sum, p) => sum + p.result.ms, 0);
+  const result = { ...whole, ms };
+  if (!byParts.accepted) {
+    const rejected = byParts.parts.find((p) => p.accepted === 'rejected');
+    const why = byParts.problem ?? `part ${rejected?.part ?? '?'} ${rejected?.reason ?? 'does not verify'}`;
+    return { result, problem: `the finite-field verifier cannot verify its μGraph whole (${whole.reason ?? 'unverifiable'}), nor part by part: ${why}` };
+  }
+  const count = (kind: string) => byParts.parts.filter((p) => p.accepted === kind).length;
+  return {
+    result,
+    record: {
+      verdict: 'unverifiable', seeds: [...whole.seeds], fullShape: true,
+      // A union bound: the μGraph is wrong only if some part is.
+      falseAcceptBound: Math.min(1, byParts.parts.reduce((sum, p) => sum + p.result.falseAcceptBound, 0)),
+      reason: `${whole.reason ?? 'unverifiable'} whole; verified part by part at full shape: ${byParts.parts.length} parts, `
+        + `${count('equivalent')} equivalent, ${count('per-op')} their per-operator lowering`,
+      parts,
+    },
   };
 }
 
@@ -63,7 +98,7 @@ export async function checkEquivalence(
 export async function chooseVerified(
   program: Program, chosen: CompileOutcome, target: TargetProfile,
 ): Promise<{ readonly outcome: CompileOutcome; readonly record: EquivalenceRecord; readonly ms: number; readonly fellBack?: string }> {
-  const first = await checkEquivalence(program, chosen.ugraph, target, chosen.verified);
+  const first = await checkEquivalence(program, chosen.ugraph, target, chosen.verified, chosen.parts);
   if (first.record) return { outcome: chosen, record: first.record, ms: first.result.ms };
   if (!isPerOperatorLowering(program, chosen.ugraph, target)) {
     const fallback = compilePerOperator(program, target);

@@ -36,15 +36,20 @@ const target = z.looseObject({
 const equivalence = z.strictObject({
   verdict: z.enum(['equivalent', 'unverifiable']).meta({
     description: "The finite-field verifier's verdict at full shape. Never 'different' (such a μGraph is never written); "
-      + "'unverifiable' (an exp of an exp) only for the per-operator lowering, trusted by construction.",
+      + "'unverifiable' (an exp of an exp) only for the per-operator lowering, trusted by construction, or for a stitched "
+      + 'μGraph whose every part verified against its subprogram (`parts`).',
   }),
   seeds: z.array(z.int().min(0).max(0xffffffff)).meta({ description: 'The draws compared, one per seed (32-bit).' }),
   falseAcceptBound: z.number().min(0).max(1).meta({
     description: "For 'equivalent': an upper bound on the probability that the μGraph differs from the program all the same "
-      + "(docs/equivalence.md §3); 0 for 'unverifiable'.",
+      + "(docs/equivalence.md §3); for one verified part by part, the parts' bounds summed; 0 for the per-operator lowering.",
   }),
   fullShape: z.literal(true).meta({ description: "Verified at the μGraph's full shape, every output element compared." }),
   reason: z.string().optional().meta({ description: "For 'unverifiable': why, and why the μGraph is used all the same." }),
+  parts: z.strictObject({
+    maxOperators: count.meta({ description: "The partition's operator limit (the search's maxBlockOps): the program is cut again with it." }),
+    storage: z.record(z.string(), z.int().min(0)).meta({ description: "The μGraph's tensor id of each storage tensor at a cut, input and output, by the expanded program's listing name." }),
+  }).optional().meta({ description: "For an 'unverifiable' stitched μGraph: how it is verified again part by part (src/search/verify-parts.ts)." }),
 }).meta({
   description: "What the finite-field verifier found. Every lock hit is verified again unless this machine's scratch cache records "
     + 'the entry (by content hash) as verified here; its time is reported, not recorded.',

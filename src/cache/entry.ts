@@ -36,7 +36,8 @@ export interface Verification {
 /**
  * The finite-field verifier's verdict on the entry's μGraph against its program. Never
  * 'different': such a μGraph is never written. 'unverifiable' (an exp of an exp) only for
- * the per-operator lowering, which is trusted by construction (docs/equivalence.md §7).
+ * the per-operator lowering, which is trusted by construction (docs/equivalence.md §7), or
+ * for a stitched μGraph whose every part verified against its subprogram (`parts`).
  * Every lock hit is verified again unless this machine verified this exact entry before
  * (cache/verified.ts), so the record is what the writer found, not what a reader trusts.
  */
@@ -50,6 +51,16 @@ export interface EquivalenceRecord {
   readonly fullShape: true;
   /** For 'unverifiable': why, and why it is used all the same. */
   readonly reason?: string;
+  /** For an 'unverifiable' stitched μGraph: how to verify it part by part again (verifyParts). */
+  readonly parts?: PartsRecord;
+}
+
+/** What verifyParts needs to cut the program again and find each part's kernels in the μGraph. */
+export interface PartsRecord {
+  /** The partition's operator limit (the search's maxBlockOps): the program is cut again with it. */
+  readonly maxOperators: number;
+  /** The μGraph's tensor id of each storage tensor at a cut, input and output, by listing name. */
+  readonly storage: Readonly<Record<string, number>>;
 }
 
 /** What compiling reported; no timings (they differ between runs). Checked against the μGraph on every hit (lock-hit.ts). */

@@ -112,7 +112,7 @@ export async function verifyLockHit(
   if (!options.force && await verified?.has(stored.entry.contentHash)) return { by: 'mark', verdict: recorded, ms: performance.now() - start };
   let finding: EquivalenceFinding;
   try {
-    finding = await checkEquivalence(program, stored.ugraph, target);
+    finding = await checkEquivalence(program, stored.ugraph, target, undefined, stored.entry.verification.equivalence.parts);
   } catch (error) {
     throw new CorruptEntryError(stored.file, `the finite-field verifier could not evaluate its μGraph (${(error as Error).message})`);
   }

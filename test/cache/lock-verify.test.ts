@@ -14,7 +14,9 @@
  * - a hit this machine verified before is not verified again (ProgramBuild.equivalence.by:
  *   'mark'), while a mark removed, of another verifier, or of another content hash is no mark;
  * - the per-operator lowering of a program the field cannot evaluate (exp of exp) is
- *   recorded 'unverifiable' and used, trusted by construction; no other unverifiable μGraph is;
+ *   recorded 'unverifiable' and used, trusted by construction; so is a searched μGraph stitched
+ *   around the exp of an exp whose every part verifies, recorded with how to verify it again
+ *   part by part; no other unverifiable μGraph is;
  * - when the compiler's choice is rejected, the per-operator lowering is written instead.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -265,6 +267,42 @@ describe('a program the field cannot evaluate (exp of exp)', () => {
       compilerMock.searching = false;
     }
   });
+});
+
+/** softmax(softmax(x)·w): an exp of an exp, which the search cuts between the exps and stitches (docs/search.md §6.5). */
+function nestedSoftmax(): Program {
+  return tensorProgram('nested_softmax', (g) => {
+    const x = g.input('x', [8, 16], 'f32');
+    return { y: g.softmax(g.matmul(g.softmax(x, -1), g.input('w', [16, 8], 'f32')), -1) };
+  }).program as Program;
+}
+
+describe('a searched μGraph stitched around an exp of an exp', () => {
+  it('is used, verified part by part: the entry records how, a hit on another machine verifies it the same way, an edited storage map is rejected', async () => {
+    compilerMock.searching = true;
+    try {
+      const { context } = place();
+      const built = await ensureEntry(nestedSoftmax(), MODULE, context(false));
+      expect(built.entry.report.source).toBe('search');
+      expect(built.entry.report.customKernels).toBeGreaterThanOrEqual(2);
+      const { equivalence } = built.entry.verification;
+      expect(equivalence).toMatchObject({ verdict: 'unverifiable', fullShape: true, parts: { maxOperators: expect.any(Number) } });
+      expect(equivalence.reason).toMatch(/verified part by part at full shape: 2 parts, 2 equivalent, 0 their per-operator lowering$/);
+      expect(equivalence.falseAcceptBound).toBeGreaterThan(0);
+      // Another machine (a fresh scratch cache) verifies the hit again, part by part.
+      expect((await ensureEntry(nestedSoftmax(), MODULE, context(true, join(scratch, 'stitched-fresh')))).equivalence)
+        .toMatchObject({ by: 'verifier', verdict: 'unverifiable' });
+      // A storage map naming another tensor at the cut: the part no longer computes its subprogram.
+      const storage = { ...equivalence.parts!.storage };
+      const cut = Object.keys(storage).find((name) => name.startsWith('%') && storage[name] !== (built.entry.ugraph as unknown as { outputs: { tensor: number }[] }).outputs[0]!.tensor)!;
+      storage[cut] = 0;
+      await writeFile(built.file, reseal(built.entry, (e) => { e.verification.equivalence = { ...equivalence, seeds: [...equivalence.seeds], parts: { ...equivalence.parts!, storage } }; }));
+      await expect(ensureEntry(nestedSoftmax(), MODULE, context(true, join(scratch, 'stitched-fresh-2'))))
+        .rejects.toThrow(/cannot verify its μGraph whole \(.*\), nor part by part: /);
+    } finally {
+      compilerMock.searching = false;
+    }
+  }, 120_000);
 });
 
 describe('chooseVerified', () => {
