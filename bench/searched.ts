@@ -1,6 +1,6 @@
 /**
  * The μGraph the search finds for a workload (`superoptimize(program).ugraph`, at the
- * workload's own shape, for the default target a build compiles for), searched once per
+ * workload's own shape, for the default target and with the limits a build uses), searched once per
  * program and kept in memory and on disk (bench/.cache/searched-*.json), so that the second
  * variant, a rerun and the per-workload processes do not search again. The search takes up
  * to tens of seconds per full-shape program; the harness runs it before a workload's timing
@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSearchLimits } from '../src/build/compiler.js';
 import { superoptimize, type SearchReport } from '../src/search/superoptimize.js';
 import { KernelGraph, type KernelGraphJSON } from '../src/ugraph/kernel-graph.js';
 import { webgpuDefaults } from '../src/ugraph/target.js';
@@ -66,7 +67,8 @@ export function searchedUGraph(workload: BenchWorkload, log: (line: string) => v
 
 async function search(workload: BenchWorkload, file: string, log: (line: string) => void): Promise<Searched> {
   log(`${workload.program.name}: searching (the μGraph is cached in ${file})`);
-  const result = await superoptimize(workload.program, { target: SEARCH_TARGET });
+  // The build's limits (no wall clock): the μGraph a build ships for this program.
+  const result = await superoptimize(workload.program, { target: SEARCH_TARGET, limits: buildSearchLimits({}) });
   const { report } = result;
   const summary: SearchSummary = {
     stopReason: report.stopReason, seconds: report.totalMs / 1000, explored: report.explored, screened: report.screened,

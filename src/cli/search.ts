@@ -252,6 +252,7 @@ export function reportLines(report: SearchReport, what: { phases: boolean; pick:
     `${count(report.complete)} complete (${count(report.overTarget)} over the target's limits), ${count(report.screened)} screened, `
       + `${count(report.rejectedByVerifier)} rejected by the verifier, ${count(report.verified)} verified`,
   ];
+  if (report.overTargetExample !== undefined) lines.push(`first over the target's limits: ${report.overTargetExample}`);
   if (what.phases) {
     lines.push(`e-graph: ${count(s.nodes)} nodes, ${count(s.classes)} classes, ${s.iterations} iteration${s.iterations === 1 ? '' : 's'}, ${s.stopReason}, ${milliseconds(s.ms)}`);
     lines.push(`phases: ${report.phases.map((p) => `${p.phase} ${milliseconds(p.ms)}`).join(', ')}; total ${milliseconds(report.totalMs)}`);

@@ -96,7 +96,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
           const line = gpu ? await checkLine(program, compiled, gpu) : { pass: true, text: 'not run on an adapter' };
           if (line.pass) verified++;
           const text = `${fieldLine(equivalence)}; ${line.text}`;
-          (line.pass ? progress.log : fail)(`  ${line.pass ? 'OK  ' : 'FAIL'}     ${label}  ${kernelLaunches(compiled)} kernels  ${text}  (${displayPath(resolved.root, stored.file)})`);
+          (line.pass ? progress.log : fail)(`  ${line.pass ? 'OK  ' : 'FAIL'}     ${label}  ${kernelCount(kernelLaunches(compiled))}  ${text}  (${displayPath(resolved.root, stored.file)})`);
         } catch (error) {
           fail(`  FAIL     ${label}: ${messageOf(error)}`);
         }
@@ -144,4 +144,8 @@ function fieldLine(equivalence: HitEquivalence): string {
     ? `${record.seeds.length} seeds, bound ${record.falseAcceptBound.toExponential(1)}`
     : 'per-operator lowering, trusted';
   return `field ${equivalence.verdict} (${detail}) ${milliseconds(equivalence.ms)}`;
+}
+
+function kernelCount(n: number): string {
+  return `${n} kernel${n === 1 ? '' : 's'}`;
 }

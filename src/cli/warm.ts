@@ -173,7 +173,7 @@ function programLine(program: Omit<ProgramBuild, 'exportName'>, name: string, ke
     : promotedFrom !== undefined ? [`from ${displayPath(root, promotedFrom)}`, checked] : [];
   const field = equivalence.by === 'mark' ? `field ${equivalence.verdict} (verified here before)` : `field ${equivalence.verdict} ${milliseconds(equivalence.ms)}`;
   const fallback = fellBack === undefined ? [] : [`per-operator lowering instead (${fellBack})`];
-  return [program.status.padEnd(8), name, `${kernels} kernels`, ...done, field, ...fallback, `-> ${displayPath(root, program.file)}`].join('  ');
+  return [program.status.padEnd(8), name, `${kernels} kernel${kernels === 1 ? '' : 's'}`, ...done, field, ...fallback, `-> ${displayPath(root, program.file)}`].join('  ');
 }
 
 /** A verifier's time: ms below a second, else seconds. */

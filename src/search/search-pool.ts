@@ -14,7 +14,7 @@ import type { Program } from '../frontend/program.js';
 import { packProgram } from '../frontend/transfer.js';
 import { KernelGraph } from '../ugraph/kernel-graph.js';
 import { workerEntry } from '../worker-entry.js';
-import type { SearchTask, SearchTaskResult } from './search-worker.js';
+import { DONE, type SearchTask, type SearchTaskResult } from './search-worker.js';
 import type { SearchOptions, SearchProgress, WholeSearchResult } from './superoptimize.js';
 
 /** More threads than this rarely help: each search holds its own e-graph and verifier tables. */
@@ -40,8 +40,9 @@ function getPool(): Promise<Tinypool> {
 export async function searchWholeOnWorker(program: Program, options: SearchOptions): Promise<WholeSearchResult> {
   const workers = await getPool();
   const channel = options.onProgress ? new MessageChannel() : undefined;
+  let drained: Promise<void> | undefined;
   if (channel) {
-    channel.port1.on('message', (p: SearchProgress) => options.onProgress!(p));
+    drained = new Promise((resolve) => channel.port1.on('message', (p: SearchProgress | typeof DONE) => (p === DONE ? resolve() : options.onProgress!(p))));
     channel.port1.unref();
   }
   const task: SearchTask = {
@@ -52,6 +53,7 @@ export async function searchWholeOnWorker(program: Program, options: SearchOptio
   };
   try {
     const result = await workers.run(task, channel ? { transferList: [channel.port2] } : {}) as SearchTaskResult;
+    await drained;
     return {
       ugraph: KernelGraph.fromJSON(result.ugraph),
       source: result.source,

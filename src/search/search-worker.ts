@@ -29,6 +29,9 @@ export interface SearchTaskResult {
   readonly report: WholeSearchResult['report'];
 }
 
+/** What the worker posts on the progress port after its last progress message. */
+export const DONE = 'done';
+
 export default async function runSearchTask(task: SearchTask): Promise<SearchTaskResult> {
   const { progress } = task;
   try {
@@ -45,6 +48,8 @@ export default async function runSearchTask(task: SearchTask): Promise<SearchTas
       report: result.report,
     };
   } finally {
+    // The last message: the caller waits for it, so that no progress arrives after the result.
+    progress?.postMessage(DONE);
     progress?.close();
   }
 }

@@ -6,7 +6,8 @@
  *   3. screen      test each complete candidate on sampled outputs in the finite field (Screener)
  *   4. size        re-tile each screened structure, thread configs by the rules (sizing.ts)
  *   5. select      rank the candidates by the cost estimate (cost.ts)
- *   6. verify      verify() the best at full shape, two seeds; the next one if it fails
+ *   6. verify      verify() the best at full shape, two seeds; the next one if it fails (only
+ *                  those estimated cheaper than the per-operator lowering)
  * and the per-operator lowering when nothing verifies. Limits are explicit and the report
  * says why the search stopped and what each phase cost. A program the search cannot take
  * whole (operators it has no form of, an exp of an exp, too many operators) is cut into
@@ -30,6 +31,7 @@ import { type PartitionReport, searchParts, type SearchWhole, wholeProgramReport
 import { ProgramGuide } from './program-guide.js';
 import { defaultSearchThreads, searchWholeOnWorker } from './search-pool.js';
 import { type RunnerLimits } from './runner.js';
+import { estimateCost } from './cost.js';
 import { MIN_WORKGROUPS, sizeGraph } from './sizing.js';
 import { SubexpressionOracle } from './subexpr.js';
 
@@ -83,6 +85,8 @@ export interface SearchReport {
   /** Complete μGraphs generated (before screening). */
   readonly complete: number;
   readonly overTarget: number;
+  /** The first of those μGraphs' first problem with the target, in words. */
+  readonly overTargetExample?: string;
   /** Rejected by screening or by verify(). */
   readonly rejectedByVerifier: number;
   /** Passed screening. */
@@ -199,10 +203,15 @@ export async function searchWhole(program: Program, options: SearchOptions): Pro
     .sort((a, b) => Number(busy(b.ugraph)) - Number(busy(a.ugraph)) || a.cost - b.cost || (a.ugraph.hash < b.ugraph.hash ? -1 : 1)));
   progress('select', candidates[0]?.cost);
 
-  // 6. verify the best at full shape; fall back to the next.
+  // 6. verify the best at full shape; fall back to the next. Only candidates estimated cheaper
+  // than the per-operator lowering: that lowering is the fallback anyway, and shipping a
+  // fused μGraph estimated slower than it would make the search a pessimization.
+  const perOperator = kernelGraphFromProgram(program, target);
+  const perOperatorCost = estimateCost(perOperator, target).score;
+  const worthwhile = candidates.filter((c) => c.cost < perOperatorCost);
   const verifyStart = performance.now();
   let chosen: { candidate: SearchCandidate; verification: VerifyResult } | undefined;
-  for (const candidate of candidates) {
+  for (const candidate of worthwhile) {
     const verification = await verify(program, candidate.ugraph);
     if (verification.verdict === 'equivalent') { verifiedCount++; chosen = { candidate, verification }; break; }
     rejected++;
@@ -220,17 +229,20 @@ export async function searchWhole(program: Program, options: SearchOptions): Pro
     prunedByGuide: counters.prunedByGuide,
     complete: counters.complete,
     overTarget: counters.overTarget,
+    ...(generator.firstOverTarget === undefined ? {} : { overTargetExample: generator.firstOverTarget }),
     rejectedByVerifier: rejected,
     screened: screenedCount,
     verified: verifiedCount,
     saturation: { nodes: saturation.nodes, classes: saturation.classes, iterations: saturation.iterations, stopReason: saturation.stopReason, ms: saturation.ms },
     phases,
     pick: chosen
-      ? `the lowest estimated cost (${chosen.candidate.cost.toFixed(1)} µs on the nominal device, cost.ts) of ${candidates.length} screened candidates after sizing (those with at least ${MIN_WORKGROUPS} workgroups per kernel first), verified at full shape`
-      : `no candidate verified (${candidates.length} screened): the per-operator lowering`,
+      ? `the lowest estimated cost (${chosen.candidate.cost.toFixed(1)} µs on the nominal device, cost.ts; per-operator lowering ${perOperatorCost.toFixed(1)} µs) of ${candidates.length} screened candidates after sizing (those with at least ${MIN_WORKGROUPS} workgroups per kernel first), verified at full shape`
+      : worthwhile.length < candidates.length && candidates.length > 0
+        ? `no verified candidate estimated cheaper than the per-operator lowering (${perOperatorCost.toFixed(1)} µs; ${candidates.length - worthwhile.length} of ${candidates.length} screened estimated no cheaper, the cheapest ${Math.min(...candidates.map((c) => c.cost)).toFixed(1)} µs): the per-operator lowering`
+        : `no candidate verified (${candidates.length} screened): the per-operator lowering`,
     totalMs: performance.now() - start,
   };
-  if (!chosen) return { ugraph: kernelGraphFromProgram(program, target), source: 'per-op-fallback', candidates, report };
+  if (!chosen) return { ugraph: perOperator, source: 'per-op-fallback', candidates, report };
   return { ugraph: chosen.candidate.ugraph, source: 'search', candidates, verification: chosen.verification, report };
 }
 

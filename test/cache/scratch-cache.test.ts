@@ -78,7 +78,7 @@ describe('after a dev session', () => {
     const lines: string[] = [];
     const warmed = await warm({ globs: [], config: config(), check: false, log: (line) => lines.push(line) });
     expect(warmed.exitCode, lines.join('\n')).toBe(0);
-    expect(lines.join('\n')).toMatch(/compiled {2}scaled_sum \[export default\] {2}1 kernels {2}from cache\/entries\/\w+\.json {2}not measured {2}field equivalent \(verified here before\) {2}-> mugraph\.lock\//);
+    expect(lines.join('\n')).toMatch(/compiled {2}scaled_sum \[export default\] {2}1 kernel {2}from cache\/entries\/\w+\.json {2}not measured {2}field equivalent \(verified here before\) {2}-> mugraph\.lock\//);
     expect((await snapshot(lockDir))[scratchEntry![0]]?.text).toBe(scratchEntry![1].text);
 
     const pruneLines: string[] = [];
