@@ -142,6 +142,11 @@ export class GraphBuilder {
       if (holes === 1) {
         const known = resolved.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
         if (known > 0 && numel(x.shape) % known === 0) resolved[resolved.indexOf(-1)] = numel(x.shape) / known;
+        else if (known > 0) {
+          throw new ProgramError(
+            `cannot infer the -1 in ${formatShape(shape)}: ${numel(x.shape)} elements are not a multiple of ${known}`, 'reshape', site, [x.shape],
+          );
+        }
       }
     }
     const problem = shapeProblem(resolved);

@@ -260,8 +260,8 @@ function withInvocations(config: ThreadConfig, invocations: number): ThreadConfi
 
 /**
  * Thread configs for `block` on `target`, best first, not yet validated: the rules' config;
- * it with streamOperands (fewer staged tiles: less workgroup memory); the rules' config
- * without subgroup features; each of these with half, a quarter, ... of the invocations
+ * it with streamOperands (fewer staged tiles: less workgroup memory); both with scalar B reads
+ * (vectorWidth 1: no vector alias bindings); the rules' config without subgroup features; each of these with half, a quarter, ... of the invocations
  * (less reduction scratch); then plain configs (64, 128, 32, 8, 1 invocations, streamed or
  * not). Each distinct config once.
  */
@@ -280,7 +280,11 @@ export function* threadConfigCandidates(block: BlockGraph, target: TargetProfile
     return parsed;
   };
   const rules = ruleThreadConfig(block, target);
-  const bases = [rules, { ...rules, streamOperands: true as const }, ruleThreadConfig(block, withoutSubgroups(target))];
+  // Scalar B reads bind no vector aliases: the rules' tiles where those aliases would take the
+  // kernel over the target's storage buffers (qknorm's attention part: 7 tensors + 2 aliases
+  // over 8, which left it 1x1 tiles, 750 ms where 16x8 tiles fit).
+  const scalar: ThreadConfig = { ...rules, vectorWidth: 1 };
+  const bases = [rules, { ...rules, streamOperands: true as const }, scalar, { ...scalar, streamOperands: true as const }, ruleThreadConfig(block, withoutSubgroups(target))];
   for (const base of bases) {
     const config = fresh(base);
     if (config) yield config;
