@@ -111,3 +111,32 @@ describe('superoptimize: determinism, limits and the fallback', () => {
     expect([...phases]).toEqual(expect.arrayContaining(['target', 'select', 'verify']));
   }, 60_000);
 });
+
+describe('superoptimize on programs whose one-kernel forms do not fit the target', () => {
+  // A new user's two-layer MLP with both biases, and a row normalization then a matmul plus a
+  // residual: their fused one-kernel forms need 72 KB and 33 KB of workgroup memory (over
+  // webgpu-defaults' 16 KB). Those must not end the search before the two-kernel forms that fit.
+  const mlp = () => buildProgram('mlp_two_biases', (g) => {
+    const x = g.input('x', [16, 64], 'f32');
+    const h = g.gelu(g.add(g.matmul(x, g.input('w1', [64, 128], 'f32')), g.input('b1', [128], 'f32')));
+    return { y: g.add(g.matmul(h, g.input('w2', [128, 32], 'f32')), g.input('b2', [32], 'f32')) };
+  });
+  const residual = () => buildProgram('rownorm_residual', (g) => {
+    const x = g.input('x', [32, 64], 'f32');
+    const e = g.exp(x);
+    return { y: g.add(x, g.matmul(g.div(e, g.sum(e, -1, { keepdim: true })), g.input('w', [64, 64], 'f32'))) };
+  });
+
+  for (const [name, build] of [['mlp with two biases', mlp], ['row normalization, matmul, residual', residual]] as const) {
+    it(`${name}: searched into fused kernels that fit, verified; the report names the first form over the limits`, async () => {
+      const p = build();
+      const result = await superoptimize(p);
+      expect(result.source).toBe('search');
+      expect(result.ugraph.customKernels.length).toBeGreaterThanOrEqual(1);
+      expect(result.ugraph.nodes.length).toBeLessThan(p.nodes.filter((n) => n.op !== 'input' && n.op !== 'const').length);
+      expect(result.report.overTarget).toBeGreaterThan(0);
+      expect(result.report.overTargetExample).toMatch(/bytes of workgroup memory .* over the limit of 16384/);
+      expect((await verify(p, result.ugraph)).verdict).toBe('equivalent');
+    }, 120_000);
+  }
+});
