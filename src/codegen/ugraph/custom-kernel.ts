@@ -76,14 +76,21 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
   const aliases = vectorAliases(node, inputs);
   const storageOf = (k: number) => storageType(variant, inputs[k]!.dtype);
   const aliasViews = new Map(aliases.map(({ input, width }) => [input, aliasView(`in${input}v`, width, storageOf(input))]));
-  const emit = (vectorInputs: ReadonlyMap<number, string>) => emitKernel({
-    node, inputs, variant, plan,
-    view: (k) => aliasViews.get(k) ?? (vectorInputs.has(k) ? { name: vectorInputs.get(k)!, width: 4 } : undefined),
-    outputs: block.outputs.map((saver, k): Binding => ({ name: `out${k}`, dtype: saver.dtype, access: 'read_write' })),
-  });
+  // Whether workgroup memory is read as vec4s depends on the matmuls, not on which streamed
+  // inputs are read as vectors: once an emission found no vector use, the next ones skip it.
+  let vectorWorkgroup = true;
+  const emit = (vectorInputs: ReadonlyMap<number, string>) => {
+    const result = emitKernel({
+      node, inputs, variant, plan,
+      view: (k) => aliasViews.get(k) ?? (vectorInputs.has(k) ? { name: vectorInputs.get(k)!, width: 4 } : undefined),
+      outputs: block.outputs.map((saver, k): Binding => ({ name: `out${k}`, dtype: saver.dtype, access: 'read_write' })),
+    }, vectorWorkgroup);
+    vectorWorkgroup = result.workgroup.vectors;
+    return result;
+  };
   // Streamed tiles that elementwise readers (savers, row sums, elementwise ops) may read four
-  // elements at a time: emitted first under a probe name, then bound as array<vec4<T>>
-  // themselves where no read of them is left scalar (no alias: bindings are few, 8 storage
+  // elements at a time: emitted under a probe name, then bound as array<vec4<T>> themselves
+  // (the probe name renamed) where no read of them is left scalar (no alias: bindings are few, 8 storage
   // buffers per stage by default). Dropping one can leave others' reads scalar, hence the loop.
   let candidates = streamedVectorCandidates(node, inputs, plan, aliasViews);
   let emitted = emit(new Map(candidates.map((k) => [k, `in${k}v`])));
@@ -94,8 +101,11 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     candidates = kept;
     emitted = emit(new Map(candidates.map((k) => [k, `in${k}v`])));
   }
-  if (candidates.length > 0) emitted = emit(new Map(candidates.map((k) => [k, `in${k}`])));
-  const { body, workgroup, subgroups, vectorOutputs } = emitted;
+  // Every read of a kept candidate goes through its probe name (checked above, and the probe
+  // names are no alias's: aliased inputs are never candidates), so renaming them in the text
+  // is the emission under the real name, without emitting the kernel again.
+  const body = candidates.reduce((text, k) => text.replace(new RegExp(`\\bin${k}v\\[`, 'g'), `in${k}[`), emitted.body);
+  const { workgroup, subgroups, vectorOutputs } = emitted;
 
   const vectorOf = (k: number) => `vec4<${storageOf(k)}>`;
   const bindings: Binding[] = [
@@ -149,12 +159,15 @@ interface KernelEmission {
  * reads of matmul A operands and stores of matmul tiles; a kernel without them keeps a flat
  * f32 array (scalar reads of a vec4 array measured ~10% slower).
  */
-function emitKernel(e: KernelEmission): { body: string; workgroup: WorkgroupArray; subgroups: EmitContext['subgroups']; vectorOutputs: ReadonlySet<number> } {
+function emitKernel(
+  e: KernelEmission, vectorWorkgroup = true,
+): { body: string; workgroup: WorkgroupArray; subgroups: EmitContext['subgroups']; vectorOutputs: ReadonlySet<number> } {
   const attempt = (vectors: boolean) => {
     const workgroup = new WorkgroupArray(vectors);
     const subgroups = { minSize: 0, laneId: false };
     return { ...emitKernelBody(e, workgroup, subgroups), workgroup, subgroups };
   };
+  if (!vectorWorkgroup) return attempt(false);
   const withVectors = attempt(true);
   return withVectors.workgroup.vectorUsed ? withVectors : attempt(false);
 }
