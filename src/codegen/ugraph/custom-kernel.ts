@@ -98,7 +98,10 @@ export function customKernelSource(node: CustomKernelNode, inputs: readonly Stor
     const body = emitted.body;
     const kept = candidates.filter((k) => body.includes(`in${k}v[`) && !body.includes(`in${k}[`));
     if (kept.length === candidates.length) break;
+    // A dropped input that no read took as vectors leaves the body as it is: no need to emit it again.
+    const changed = candidates.some((k) => !kept.includes(k) && body.includes(`in${k}v[`));
     candidates = kept;
+    if (!changed) break;
     emitted = emit(new Map(candidates.map((k) => [k, `in${k}v`])));
   }
   // Every read of a kept candidate goes through its probe name (checked above, and the probe
