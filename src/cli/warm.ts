@@ -23,6 +23,7 @@ import { type BuildContext, createBuildContext, type EntryStatus, ensureEntry, t
 import { kernelLaunches } from '../build/compiler.js';
 import { type ProgramEvent, searchCounts } from '../build/options.js';
 import { loadTensorModule } from '../frontend/load-module.js';
+import { mapConcurrently } from '../map-concurrently.js';
 import { defaultSearchThreads } from '../search/search-pool.js';
 import { displayPath, findTensorModules, lockCommandOptions, type LockCommandFlags, messageOf } from './modules.js';
 import { createProgress, formatDuration, type Progress } from './progress.js';
@@ -79,18 +80,14 @@ export async function warm(options: WarmOptions): Promise<WarmReport> {
   const events: ProgramEvent[] = [];
   try {
     // Modules at once, each one's lines printed together when it is done; the table keeps the files' order.
-    const jobs = Math.max(1, Math.min(options.jobs ?? defaultSearchThreads(), files.length));
-    const done: WarmedProgram[][] = [];
-    let next = 0;
-    await Promise.all(Array.from({ length: jobs }, async () => {
-      for (let index = next++; index < files.length; index = next++) {
-        const label = `[${index + 1}/${files.length}] ${displayPath(resolved.root, files[index]!)}`;
-        const lines: string[] = [];
-        const own: Progress = { status: progress.status, log: (line) => lines.push(line), done: progress.done };
-        done[index] = await warmModule(files[index]!, label, context, own, (event) => events.push(event));
-        for (const line of lines) progress.log(line);
-      }
-    }));
+    const done = await mapConcurrently(files, options.jobs ?? defaultSearchThreads(), async (file, index) => {
+      const label = `[${index + 1}/${files.length}] ${displayPath(resolved.root, file)}`;
+      const lines: string[] = [];
+      const own: Progress = { status: progress.status, log: (line) => lines.push(line), done: progress.done };
+      const rows = await warmModule(file, label, context, own, (event) => events.push(event));
+      for (const line of lines) progress.log(line);
+      return rows;
+    });
     programs.push(...done.flat());
   } finally {
     progress.done();

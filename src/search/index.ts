@@ -17,3 +17,4 @@ export { atomRules, dynamicRule, rewrite, type Rule, targetRules } from './rules
 export { DEFAULT_LIMITS, type IterationReport, type RuleReport, type RunnerLimits, type RunReport, runRules, type StopReason } from './runner.js';
 export { type OracleOptions, type SaturationFigures, type SubexpressionAnswer, SubexpressionOracle } from './subexpr.js';
 export { DEFAULT_SEARCH_LIMITS, superoptimize, type SearchCandidate, type SearchLimits, type SearchOptions, type SearchProgress, type SearchReport, type SearchResult } from './superoptimize.js';
+export { closeSearchPool, defaultSearchThreads } from './search-pool.js';

@@ -12,6 +12,7 @@ import { kernelGraphFromProgram } from '../ugraph/lower-naive.js';
 import { webgpuDefaults } from '../ugraph/target.js';
 import { estimateCost } from './cost.js';
 import type { Cut, PartitionPlan } from './partition.js';
+import { mapConcurrently } from '../map-concurrently.js';
 import { stitchParts } from './stitch.js';
 import type { PhaseName, SearchOptions, SearchProgress, SearchReport, SearchResult, StopReason, WholeSearchResult } from './superoptimize.js';
 
@@ -164,15 +165,4 @@ function merged(reports: readonly PartSearchReport[], pick: string, partition: P
     phases: [...phases].map(([phase, ms]) => ({ phase, ms })),
     pick, partition, totalMs: performance.now() - start,
   };
-}
-
-/** `f` over `items`, at most `limit` at once; results in the items' order. */
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const run = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await f(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, run));
-  return results;
 }

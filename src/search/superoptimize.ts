@@ -237,7 +237,7 @@ export async function searchWhole(program: Program, options: SearchOptions): Pro
     phases,
     pick: chosen
       ? `the lowest estimated cost (${chosen.candidate.cost.toFixed(1)} µs on the nominal device, cost.ts; per-operator lowering ${perOperatorCost.toFixed(1)} µs) of ${candidates.length} screened candidates after sizing (those with at least ${MIN_WORKGROUPS} workgroups per kernel first), verified at full shape`
-      : worthwhile.length < candidates.length && candidates.length > 0
+      : worthwhile.length < candidates.length
         ? `no verified candidate estimated cheaper than the per-operator lowering (${perOperatorCost.toFixed(1)} µs; ${candidates.length - worthwhile.length} of ${candidates.length} screened estimated no cheaper, the cheapest ${Math.min(...candidates.map((c) => c.cost)).toFixed(1)} µs): the per-operator lowering`
         : `no candidate verified (${candidates.length} screened): the per-operator lowering`,
     totalMs: performance.now() - start,
